@@ -221,6 +221,10 @@ type Store interface {
 	// CreateRefreshToken stores the first token of a new family.
 	CreateRefreshToken(ctx context.Context, token RefreshToken) error
 
+	// GetRefreshToken returns the refresh token with the given hash, spent,
+	// revoked and expired ones included; ErrNotFound if unknown.
+	GetRefreshToken(ctx context.Context, hash []byte) (RefreshToken, error)
+
 	// RotateRefreshToken spends the token with hash parentHash at now and
 	// stores child as its replacement, copying the family from the parent.
 	// If the parent was already spent less than grace ago, it returns the

@@ -1,0 +1,220 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/gatepass/gatepass/issuer/secret"
+	"github.com/gatepass/gatepass/issuer/store"
+)
+
+// credentialView is a credential as listed; it never carries a secret.
+type credentialView struct {
+	CredentialID string   `json:"credential_id"`
+	Type         string   `json:"type"`
+	CreatedAt    string   `json:"created_at"`
+	ExpiresAt    *string  `json:"expires_at"`
+	Scopes       []string `json:"scopes"`
+	LastUsedAt   *string  `json:"last_used_at"`
+}
+
+// createdCredential is the answer to a creation; the secret appears here
+// once and is never stored.
+type createdCredential struct {
+	ClientID      string `json:"client_id"`
+	CredentialID  string `json:"credential_id"`
+	Secret        string `json:"secret"`
+	ExpiresInDays *int   `json:"expires_in_days"`
+}
+
+// clientIDParam reads and validates the client id path parameter.
+func clientIDParam(c *gin.Context) (string, bool) {
+	clientID := c.Param("client_id")
+	if !ValidClientID(clientID) {
+		writeValidationError(c, "client id must be 1 to 64 letters, digits, '.', '_', '-' or '@'", "value_error.str.regex", "path", "client_id")
+		return "", false
+	}
+	return clientID, true
+}
+
+// handleListCredentials serves GET /clients/{client_id}/credentials.
+func (s *Server) handleListCredentials(c *gin.Context) {
+	clientID, ok := clientIDParam(c)
+	if !ok {
+		return
+	}
+	who, ok := s.authenticateCaller(c, headerOrCookie, true)
+	if !ok || !requireClientAccess(c, who, clientID, ScopeCredentialsRead, ScopeCredentialsWrite) {
+		return
+	}
+
+	credentials, err := s.deps.Store.ListActiveCredentials(c, clientID, s.now())
+	if isNotFound(err) {
+		writeDetail(c, http.StatusNotFound, "client "+clientID+" not found")
+		return
+	}
+	if err != nil {
+		s.internalError(c, "listing credentials failed", err, "client_id", clientID)
+		return
+	}
+
+	views := make([]credentialView, 0, len(credentials))
+	for _, credential := range credentials {
+		views = append(views, credentialView{
+			CredentialID: credential.ID,
+			Type:         credential.Type,
+			CreatedAt:    formatTime(credential.CreatedAt),
+			ExpiresAt:    formatOptionalTime(credential.ExpiresAt),
+			Scopes:       append([]string{}, credential.Scopes...),
+			LastUsedAt:   formatOptionalTime(credential.LastUsedAt),
+		})
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, views)
+}
+
+// handleCreateCredential serves POST /clients/{client_id}/credentials.
+func (s *Server) handleCreateCredential(c *gin.Context) {
+	clientID, ok := clientIDParam(c)
+	if !ok {
+		return
+	}
+	who, ok := s.authenticateCaller(c, headerOnly, true)
+	if !ok || !requireClientAccess(c, who, clientID, ScopeCredentialsWrite) {
+		return
+	}
+	request, ok := readCreateCredentialRequest(c)
+	if !ok {
+		return
+	}
+
+	now := s.now()
+	if !who.isAdmin() && !s.withinCallerGrant(c, who, request) {
+		return
+	}
+	expiresAt, expiresInDays := s.credentialExpiry(who, request.ExpiresInDays, now)
+
+	credentialID := secret.NewCredentialID()
+	value, err := s.deps.Secrets.NewCredentialSecret(credentialID)
+	if err != nil {
+		s.internalError(c, "creating credential secret failed", err, "client_id", clientID)
+		return
+	}
+	credential := store.Credential{
+		ID:          credentialID,
+		ClientID:    clientID,
+		Type:        request.Type,
+		SecretHash:  s.deps.Secrets.HashCredentialSecret(value),
+		Scopes:      request.Scopes,
+		Permissions: request.Permissions,
+		CreatedAt:   now,
+		ExpiresAt:   expiresAt,
+	}
+	event := store.AuditEvent{Time: now, Actor: who.actor(), Action: "credential.created", ClientID: clientID, CredentialID: credentialID,
+		Detail: "type=" + request.Type + " scopes=" + request.Scopes.String()}
+
+	err = s.deps.Store.CreateCredential(background(c), credential, store.CreateCredentialOptions{RegisterClient: who.isAdmin()}, event)
+	if isNotFound(err) {
+		writeDetail(c, http.StatusNotFound, "client "+clientID+" not found")
+		return
+	}
+	if err != nil {
+		s.internalError(c, "storing credential failed", err, "client_id", clientID)
+		return
+	}
+
+	s.deps.Logger.InfoContext(c, "credential created", "client_id", clientID, "credential_id", credentialID, "actor", who.actor())
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, createdCredential{ClientID: clientID, CredentialID: credentialID, Secret: value, ExpiresInDays: expiresInDays})
+}
+
+// withinCallerGrant enforces that a self-service credential never holds a
+// scope or permission its creator lacks. It writes 403 and returns false
+// otherwise.
+func (s *Server) withinCallerGrant(c *gin.Context, who caller, request createCredentialRequest) bool {
+	if missing := who.scopes.Missing(request.Scopes); len(missing) > 0 {
+		writeDetail(c, http.StatusForbidden, "a credential cannot get scopes its creator's token lacks: "+missing.String())
+		return false
+	}
+	for _, permission := range request.Permissions {
+		held := slices.ContainsFunc(who.credential.Permissions, func(own []string) bool { return slices.Equal(own, permission) })
+		if !held {
+			writeDetail(c, http.StatusForbidden, "a credential cannot get permissions its creator lacks")
+			return false
+		}
+	}
+	return true
+}
+
+// credentialExpiry computes the expiry of a new credential: the requested
+// days, capped by the server-wide maximum and, for self-service, by the
+// expiry of the caller's own credential. It returns the days actually
+// granted, rounded down, or nil for no expiry.
+func (s *Server) credentialExpiry(who caller, requestedDays *int, now time.Time) (*time.Time, *int) {
+	var expiresAt *time.Time
+	if requestedDays != nil {
+		at := now.AddDate(0, 0, *requestedDays)
+		expiresAt = &at
+	}
+	if s.config.MaxCredentialDays > 0 {
+		capAt := now.AddDate(0, 0, s.config.MaxCredentialDays)
+		expiresAt = earliest(expiresAt, &capAt)
+	}
+	if !who.isAdmin() {
+		expiresAt = earliest(expiresAt, who.credential.ExpiresAt)
+	}
+
+	if expiresAt == nil {
+		return nil, nil
+	}
+	days := int(expiresAt.Sub(now) / (24 * time.Hour))
+	return expiresAt, &days
+}
+
+func earliest(a, b *time.Time) *time.Time {
+	switch {
+	case a == nil:
+		return b
+	case b == nil || a.Before(*b):
+		return a
+	default:
+		return b
+	}
+}
+
+// handleRevokeCredential serves DELETE /clients/{client_id}/credentials/{credential_id}.
+func (s *Server) handleRevokeCredential(c *gin.Context) {
+	clientID, ok := clientIDParam(c)
+	if !ok {
+		return
+	}
+	who, ok := s.authenticateCaller(c, headerOnly, true)
+	if !ok || !requireClientAccess(c, who, clientID, ScopeCredentialsWrite) {
+		return
+	}
+
+	credentialID := c.Param("credential_id")
+	if !ValidClientID(credentialID) {
+		writeDetail(c, http.StatusNotFound, "credential not found")
+		return
+	}
+
+	now := s.now()
+	event := store.AuditEvent{Time: now, Actor: who.actor(), Action: "credential.revoked", ClientID: clientID, CredentialID: credentialID}
+	err := s.deps.Store.RevokeCredential(background(c), clientID, credentialID, now, event)
+	if errors.Is(err, store.ErrNotFound) {
+		writeDetail(c, http.StatusNotFound, "credential "+credentialID+" of client "+clientID+" not found or already revoked")
+		return
+	}
+	if err != nil {
+		s.internalError(c, "revoking credential failed", err, "client_id", clientID, "credential_id", credentialID)
+		return
+	}
+
+	s.deps.Logger.InfoContext(c, "credential revoked", "client_id", clientID, "credential_id", credentialID, "actor", who.actor())
+	c.JSON(http.StatusOK, detailBody{Detail: "credential " + credentialID + " revoked"})
+}

@@ -1,0 +1,60 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// meResponse describes the caller of /me.
+type meResponse struct {
+	Subject        string     `json:"subject"`
+	ClientID       string     `json:"client_id"`
+	CredentialID   string     `json:"credential_id"`
+	CredentialType string     `json:"credential_type"`
+	Scopes         []string   `json:"scopes"`
+	Permissions    [][]string `json:"permissions"`
+	IssuedAt       string     `json:"issued_at"`
+	ExpiresAt      string     `json:"expires_at"`
+}
+
+// handleMe serves GET /me: who the bearer of the access token is. The token
+// comes from the Authorization header or, without one, from the cookie.
+func (s *Server) handleMe(c *gin.Context) {
+	who, ok := s.authenticateCaller(c, headerOrCookie, false)
+	if !ok {
+		return
+	}
+
+	permissions := who.token.Permissions
+	if permissions == nil {
+		permissions = [][]string{}
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, meResponse{
+		Subject:        who.token.Subject,
+		ClientID:       who.token.ClientID,
+		CredentialID:   who.credential.ID,
+		CredentialType: who.credential.Type,
+		Scopes:         append([]string{}, who.scopes...),
+		Permissions:    permissions,
+		IssuedAt:       formatTime(who.token.IssuedAt.Time),
+		ExpiresAt:      formatTime(who.token.ExpiresAt.Time),
+	})
+}
+
+// formatTime writes t the way the existing API did: RFC 3339 in UTC with
+// microseconds and an explicit +00:00 offset, as Python's isoformat() does.
+func formatTime(t time.Time) string {
+	return t.UTC().Format("2006-01-02T15:04:05.000000") + "+00:00"
+}
+
+// formatOptionalTime is formatTime for a nullable time.
+func formatOptionalTime(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	formatted := formatTime(*t)
+	return &formatted
+}

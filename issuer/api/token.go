@@ -1,0 +1,227 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/gatepass/gatepass/issuer/store"
+	"github.com/gatepass/gatepass/shared/claims"
+	"github.com/gatepass/gatepass/shared/scope"
+)
+
+// OfflineAccessScope is the scope that makes /token issue a refresh token.
+const OfflineAccessScope = "offline_access"
+
+const (
+	grantClientCredentials = "client_credentials"
+	grantRefreshToken      = "refresh_token"
+)
+
+// tokenResponse is the successful /token body (RFC 6749, section 5.1).
+type tokenResponse struct {
+	AccessToken  string  `json:"access_token"`
+	TokenType    string  `json:"token_type"`
+	ExpiresIn    int64   `json:"expires_in"`
+	RefreshToken *string `json:"refresh_token"`
+	Scope        string  `json:"scope"`
+}
+
+// grant is what a token request was granted.
+type grant struct {
+	credential store.Credential
+	scopes     scope.Set
+}
+
+// handleToken serves POST /token.
+func (s *Server) handleToken(c *gin.Context) {
+	setCookie, ok := parseBoolQuery(c, "set_cookie")
+	if !ok {
+		return
+	}
+	form, ok := readTokenForm(c)
+	if !ok {
+		return
+	}
+
+	grantType := form.get("grant_type")
+	if grantType == "" {
+		grantType = grantClientCredentials
+	}
+
+	var response tokenResponse
+	var err *tokenError
+	switch grantType {
+	case grantClientCredentials:
+		response, err = s.clientCredentialsGrant(c, form)
+	case grantRefreshToken:
+		response, err = s.refreshTokenGrant(c, form)
+	default:
+		err = &tokenError{status: http.StatusBadRequest, code: errUnsupportedGrantType,
+			description: "grant_type " + quoteName(grantType) + " is not supported; use client_credentials or refresh_token"}
+	}
+	if err != nil {
+		s.deps.Metrics.tokenErrors.WithLabelValues(grantType, err.code).Inc()
+		writeTokenError(c, err)
+		return
+	}
+
+	s.deps.Metrics.tokensIssued.WithLabelValues(grantType).Inc()
+	c.Header("Cache-Control", "no-store")
+	c.Header("Pragma", "no-cache")
+	if setCookie {
+		s.setTokenCookie(c, response)
+	}
+	c.JSON(http.StatusOK, response)
+}
+
+// clientCredentialsGrant issues a token for an authenticated client
+// (RFC 6749, section 4.4).
+func (s *Server) clientCredentialsGrant(c *gin.Context, form tokenForm) (tokenResponse, *tokenError) {
+	credential, err := s.authenticateClient(c, form)
+	if err != nil {
+		return tokenResponse{}, err
+	}
+
+	scopes, err := narrowScopes(form, credential.Scopes)
+	if err != nil {
+		return tokenResponse{}, err
+	}
+
+	now := s.now()
+	accessToken, expiresAt, signErr := s.signAccessToken(credential, scopes, now)
+	if signErr != nil {
+		s.deps.Logger.ErrorContext(c, "signing access token failed", "client_id", credential.ClientID, "credential_id", credential.ID, "error", signErr)
+		return tokenResponse{}, &tokenError{status: http.StatusInternalServerError, code: errServerError, description: "could not sign the access token"}
+	}
+
+	response := tokenResponse{
+		AccessToken: accessToken,
+		TokenType:   "bearer",
+		ExpiresIn:   int64(expiresAt.Sub(now) / time.Second),
+		Scope:       scopes.String(),
+	}
+	if scopes.Has(OfflineAccessScope) {
+		refresh, err := s.startRefreshFamily(c, credential, scopes, now)
+		if err != nil {
+			return tokenResponse{}, err
+		}
+		response.RefreshToken = &refresh
+	}
+
+	s.deps.Usage.Record(credential.ID, now)
+	return response, nil
+}
+
+// narrowScopes applies the optional scope parameter (RFC 6749, section 3.3):
+// absent means every scope held; present must be a subset of held.
+func narrowScopes(form tokenForm, held []string) (scope.Set, *tokenError) {
+	heldSet, err := scope.FromList(held)
+	if err != nil {
+		return nil, &tokenError{status: http.StatusInternalServerError, code: errServerError, description: "stored scopes are invalid"}
+	}
+	if !form.has("scope") {
+		return heldSet, nil
+	}
+
+	requested, err := scope.Parse(form.get("scope"))
+	if err != nil {
+		return nil, invalidScope(err.Error())
+	}
+	if missing := heldSet.Missing(requested); len(missing) > 0 {
+		return nil, invalidScope("the credential does not hold the scopes: " + missing.String())
+	}
+	return requested, nil
+}
+
+// signAccessToken signs an RFC 9068 access token for credential.
+func (s *Server) signAccessToken(credential store.Credential, scopes scope.Set, now time.Time) (string, time.Time, error) {
+	expiresAt := now.Add(s.config.TokenTTL)
+	accessClaims := claims.AccessToken{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    s.config.IssuerURL,
+			Subject:   credential.ClientID,
+			Audience:  jwt.ClaimStrings{s.config.Audience},
+			ExpiresAt: jwt.NewNumericDate(expiresAt),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ID:        newTokenID(),
+		},
+		ClientID:       credential.ClientID,
+		Scope:          claims.ScopeClaim(scopes),
+		CredentialID:   credential.ID,
+		CredentialType: credential.Type,
+		Permissions:    credential.Permissions,
+	}
+
+	token, _, err := s.deps.Signer.Sign(accessClaims)
+	return token, expiresAt, err
+}
+
+// newTokenID returns a random jti of 128 bits.
+func newTokenID() string {
+	var raw [16]byte
+	rand.Read(raw[:])
+	return base64.RawURLEncoding.EncodeToString(raw[:])
+}
+
+// setTokenCookie sets the access token as a cookie for browser callers.
+func (s *Server) setTokenCookie(c *gin.Context, response tokenResponse) {
+	http.SetCookie(c.Writer, &http.Cookie{
+		Name:     s.config.CookieName,
+		Value:    response.AccessToken,
+		Path:     "/",
+		MaxAge:   int(response.ExpiresIn),
+		HttpOnly: true,
+		Secure:   s.secureCookie,
+		SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// parseBoolQuery reads an optional boolean query parameter the way the
+// existing API did: true/false, 1/0, yes/no, on/off, case-insensitive.
+func parseBoolQuery(c *gin.Context, name string) (value, ok bool) {
+	values, present := c.Request.URL.Query()[name]
+	if !present {
+		return false, true
+	}
+	if len(values) == 1 {
+		switch lower(values[0]) {
+		case "true", "1", "yes", "on":
+			return true, true
+		case "false", "0", "no", "off":
+			return false, true
+		}
+	}
+	writeValidationError(c, "value could not be parsed to a boolean", "type_error.bool", "query", name)
+	return false, false
+}
+
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// retryAfterSeconds formats d for a Retry-After header, rounding up.
+func retryAfterSeconds(d time.Duration) string {
+	seconds := int64((d + time.Second - 1) / time.Second)
+	if seconds < 1 {
+		seconds = 1
+	}
+	return strconv.FormatInt(seconds, 10)
+}
+
+// isNotFound reports whether err is store.ErrNotFound.
+func isNotFound(err error) bool {
+	return errors.Is(err, store.ErrNotFound)
+}

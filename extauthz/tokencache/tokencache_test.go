@@ -1,0 +1,151 @@
+package tokencache
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatepass/gatepass/shared/scope"
+)
+
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+func newCache(t *testing.T, options Options) *Cache {
+	t.Helper()
+	cache, err := New(options)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cache.Close)
+	return cache
+}
+
+func TestCacheGetSet(t *testing.T) {
+	clock := &fakeClock{now: time.Now()}
+	cache := newCache(t, Options{Now: clock.Now})
+	scopes, _ := scope.Parse("read write")
+
+	key := KeyOf("token-a")
+	cache.Set(key, &Entry{Subject: "svc-a", Scopes: scopes, ExpiresAt: clock.Now().Add(time.Minute)})
+	cache.Set(KeyOf("expired"), &Entry{Subject: "svc-b", ExpiresAt: clock.Now().Add(-time.Second)})
+	cache.Wait()
+
+	tests := []struct {
+		name        string
+		key         Key
+		wantSubject string
+	}{
+		{name: "stored token hits", key: key, wantSubject: "svc-a"},
+		{name: "same text hits", key: KeyOf("token-a"), wantSubject: "svc-a"},
+		{name: "other token misses", key: KeyOf("token-b")},
+		{name: "expired entry not stored", key: KeyOf("expired")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			entry, found := cache.Get(tt.key)
+			if tt.wantSubject == "" {
+				if found {
+					t.Fatalf("Get found %+v, want a miss", entry)
+				}
+				return
+			}
+			if !found {
+				t.Fatal("Get missed, want a hit")
+			}
+			if entry.Subject != tt.wantSubject {
+				t.Errorf("Subject = %q, want %q", entry.Subject, tt.wantSubject)
+			}
+		})
+	}
+
+	t.Run("entry expires with its token", func(t *testing.T) {
+		clock.Advance(time.Minute)
+		if entry, found := cache.Get(key); found {
+			t.Errorf("Get found %+v at its expiry, want a miss", entry)
+		}
+	})
+}
+
+func TestCacheSlotCollision(t *testing.T) {
+	cache := newCache(t, Options{})
+	key := KeyOf("token-a")
+	cache.Set(key, &Entry{Subject: "svc-a", ExpiresAt: time.Now().Add(time.Minute)})
+	cache.Wait()
+
+	// A key with the same slot but another digest must not see the entry.
+	forged := key
+	forged.digest[31] ^= 0xff
+	if entry, found := cache.Get(forged); found {
+		t.Errorf("Get with a colliding slot found %+v, want a miss", entry)
+	}
+}
+
+func TestCacheBoundedByCost(t *testing.T) {
+	const maxCost = 64 << 10
+	cache := newCache(t, Options{MaxCost: maxCost})
+	expiresAt := time.Now().Add(time.Minute)
+	subject := strings.Repeat("s", 500)
+
+	for i := range 1000 {
+		cache.Set(KeyOf(string(rune(i))+"token"), &Entry{Subject: subject, ExpiresAt: expiresAt})
+	}
+	cache.Wait()
+
+	if used := cache.entries.MaxCost() - cache.entries.RemainingCost(); used > maxCost {
+		t.Errorf("cache holds %d bytes, more than its maximum of %d", used, maxCost)
+	}
+}
+
+func TestCacheMetrics(t *testing.T) {
+	registry := prometheus.NewRegistry()
+	cache := newCache(t, Options{Registerer: registry})
+	cache.Set(KeyOf("a"), &Entry{ExpiresAt: time.Now().Add(time.Minute)})
+	cache.Wait()
+	cache.Get(KeyOf("a"))
+	cache.Get(KeyOf("a"))
+	cache.Get(KeyOf("a"))
+	cache.Get(KeyOf("b"))
+
+	families, err := registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	values := map[string]float64{}
+	for _, family := range families {
+		for _, metric := range family.GetMetric() {
+			name := family.GetName()
+			for _, label := range metric.GetLabel() {
+				name += "/" + label.GetValue()
+			}
+			values[name] = metric.GetCounter().GetValue() + metric.GetGauge().GetValue()
+		}
+	}
+	want := map[string]float64{
+		"gatepass_extauthz_token_cache_lookups_total/hit":  3,
+		"gatepass_extauthz_token_cache_lookups_total/miss": 1,
+		"gatepass_extauthz_token_cache_hit_ratio":          0.75,
+	}
+	for name, wantValue := range want {
+		if got := values[name]; got != wantValue {
+			t.Errorf("%s = %v, want %v", name, got, wantValue)
+		}
+	}
+}

@@ -187,7 +187,7 @@ func renderJWKS(keys []json.RawMessage) ([]byte, string) {
 		Keys []json.RawMessage `json:"keys"`
 	}{keys})
 	if err != nil {
-		// Every element was produced by json.Marshal, so encoding the set
+		// Every element comes from JSONWebKey.MarshalJSON, so encoding the set
 		// cannot fail.
 		panic(fmt.Sprintf("keys: encoding JWKS: %v", err))
 	}

@@ -25,6 +25,9 @@ const (
 //
 // Reuse after the grace period is checked before the owner's state, so a
 // stolen token is reported even when its client has been disabled since.
+//
+// NOTE: the postgres backend has a copy of this file; change both together.
+// The conformance suite in storetest checks that they agree.
 func nextRotationStep(parent store.RefreshToken, owner store.Credential, now time.Time, grace time.Duration) (rotationStep, error) {
 	switch {
 	case parent.RevokedAt != nil:

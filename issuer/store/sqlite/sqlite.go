@@ -139,7 +139,7 @@ func (s *Store) prepare(ctx context.Context) error {
 	return nil
 }
 
-// Ping checks that the database file answers a query.
+// Ping checks that the database file accepts a query.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.reader.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping SQLite database %s: %w", s.path, err)

@@ -9,6 +9,7 @@ import (
 	"github.com/gatepass/gatepass/issuer/store"
 )
 
+// grace is the grace period the refresh tests pass to RotateRefreshToken.
 const grace = time.Minute
 
 // mustCreateFamily stores credential "cred-1" of client "svc-a" and the

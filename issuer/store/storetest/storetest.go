@@ -16,22 +16,22 @@ import (
 )
 
 // Run runs the conformance suite. newStore must return an empty, migrated
-// store that the test may write to; the backend closes it in t.Cleanup.
+// store and close it in t.Cleanup.
 //
 // Besides the store.Store contract, the suite holds backends to these
 // conventions, so that callers see the same values whichever backend runs:
 //   - times read back are in UTC, truncated to the microsecond;
-//   - Scopes and Permissions read back as empty lists, never nil, when none
-//     were stored, and list methods return empty lists, never nil;
+//   - scopes and permissions stored as nil read back as empty lists, and
+//     list methods return empty lists rather than nil;
 //   - a client that CreateCredential registers is enabled and created at
 //     the credential's CreatedAt;
+//   - CreateRefreshToken stores no ParentHash. It returns ErrNotFound
+//     unless the token's credential exists and belongs to the token's
+//     client, and ErrConflict for a hash that exists;
 //   - a RefreshToken stored by RotateRefreshToken takes FamilyID,
 //     ParentHash, CredentialID and ClientID from its parent;
-//   - CreateRefreshToken stores no ParentHash, returns ErrNotFound unless the token's credential
-//     exists and belongs to the token's client, and ErrConflict for a hash
-//     that exists;
-//   - an AuditEvent with a zero Time is stored with the time of the call;
-//     the suite only checks that such a time is set.
+//   - an AuditEvent with a zero Time is stored with the time of the call.
+//     The suite only checks that such a time is set.
 func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("clients", func(t *testing.T) { testClients(t, newStore) })
 	t.Run("credentials", func(t *testing.T) { testCredentials(t, newStore) })
@@ -174,7 +174,7 @@ func mustGetCredential(t *testing.T, s store.Store, id string) store.Credential 
 // unless a new child was stored.
 func mustRotate(t *testing.T, s store.Store, parent, child store.RefreshToken, at time.Time) store.Rotation {
 	t.Helper()
-	rotation, err := s.RotateRefreshToken(t.Context(), parent.Hash, child, at, time.Minute)
+	rotation, err := s.RotateRefreshToken(t.Context(), parent.Hash, child, at, grace)
 	if err != nil {
 		t.Fatalf("RotateRefreshToken(%q) failed: %v", parent.Hash, err)
 	}
@@ -205,21 +205,21 @@ func checkErr(t *testing.T, call string, err, want error) {
 	}
 }
 
-// checkEqual compares got and want through their JSON encodings. The
-// encoding shows times in RFC 3339 with nanoseconds and zone, and tells nil
-// lists (null) from empty ones ([]), so it checks the conventions listed on
-// Run as well as the values, and prints both sides on failure.
-func checkEqual(t *testing.T, what string, got, want any) {
+// checkEqual compares got and want through their JSON encodings and prints
+// both on failure. The encoding writes times in RFC 3339 with nanoseconds
+// and zone, and nil lists as null but empty ones as [], so the comparison
+// checks the conventions listed on Run as well as the values.
+func checkEqual(t *testing.T, name string, got, want any) {
 	t.Helper()
 	gotJSON, err := json.Marshal(got)
 	if err != nil {
-		t.Fatalf("encode %s: %v", what, err)
+		t.Fatalf("encode %s: %v", name, err)
 	}
 	wantJSON, err := json.Marshal(want)
 	if err != nil {
-		t.Fatalf("encode expected %s: %v", what, err)
+		t.Fatalf("encode expected %s: %v", name, err)
 	}
 	if string(gotJSON) != string(wantJSON) {
-		t.Errorf("%s differs\n got: %s\nwant: %s", what, gotJSON, wantJSON)
+		t.Errorf("%s differs\n got: %s\nwant: %s", name, gotJSON, wantJSON)
 	}
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -105,7 +106,7 @@ func (s *Server) authenticateClient(c *gin.Context, form tokenForm) (store.Crede
 // for a client error, or an error when storage failed.
 func (s *Server) checkSecret(c *gin.Context, presented clientCredentials) (store.Credential, string, error) {
 	credentialID, err := s.deps.Secrets.ParseCredentialSecret(presented.secret)
-	if err == secret.ErrChecksum {
+	if errors.Is(err, secret.ErrChecksum) {
 		return store.Credential{}, "the client secret has a bad checksum; check that it was copied whole", nil
 	}
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -83,6 +84,11 @@ type Config struct {
 
 	// JWKSMaxAge is the max-age the JWKS response allows caches.
 	JWKSMaxAge time.Duration
+
+	// TrustedProxies lists the proxy addresses or CIDRs whose
+	// X-Forwarded-For header names the client address. Empty means the
+	// connection's address is the client address.
+	TrustedProxies []string
 }
 
 // Deps are the collaborators of the API.
@@ -151,9 +157,12 @@ func isLocalHTTP(url string) bool {
 }
 
 // Handler returns the HTTP handler with every route.
-func (s *Server) Handler() http.Handler {
+func (s *Server) Handler() (http.Handler, error) {
 	gin.SetMode(gin.ReleaseMode)
 	router := gin.New()
+	if err := router.SetTrustedProxies(s.config.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("trusted proxies %v: %w", s.config.TrustedProxies, err)
+	}
 	router.HandleMethodNotAllowed = true
 	router.ContextWithFallback = true
 	router.Use(s.recoverPanics, s.deps.Metrics.middleware)
@@ -173,7 +182,7 @@ func (s *Server) Handler() http.Handler {
 
 	router.NoRoute(func(c *gin.Context) { writeDetail(c, http.StatusNotFound, "not found") })
 	router.NoMethod(func(c *gin.Context) { writeDetail(c, http.StatusMethodNotAllowed, "method not allowed") })
-	return router
+	return router, nil
 }
 
 // recoverPanics turns a panic into a logged 500, so one bad request never

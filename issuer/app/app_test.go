@@ -1,0 +1,135 @@
+package app_test
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/spf13/pflag"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/gatepass/gatepass/issuer/app"
+	"github.com/gatepass/gatepass/issuer/config"
+	"github.com/gatepass/gatepass/issuer/store/postgres/pgtest"
+)
+
+// runningIssuer starts a whole issuer, as `issuer serve` does, on a
+// loopback port.
+func runningIssuer(t *testing.T, databaseURL string) (*app.Issuer, string) {
+	t.Helper()
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	issuerURL := "http://" + listener.Addr().String()
+
+	cfg := config.Bind(pflag.NewFlagSet("test", pflag.ContinueOnError))
+	cfg.IssuerURL = issuerURL
+	cfg.DatabaseURL = databaseURL
+	cfg.KeyEncryptionKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	issuer, err := app.Open(ctx, cfg, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- issuer.ServeListener(ctx, listener) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("issuer stopped with error: %v", err)
+		}
+		issuer.Close()
+	})
+	return issuer, issuerURL
+}
+
+func TestStandardClientLibraries(t *testing.T) {
+	backends := map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "gatepass.db") },
+		"postgres": func(t *testing.T) string { return pgtest.NewDatabase(t) },
+	}
+	for name, databaseURL := range backends {
+		t.Run(name, func(t *testing.T) {
+			testStandardClientLibraries(t, databaseURL(t))
+		})
+	}
+}
+
+// testStandardClientLibraries gets tokens with golang.org/x/oauth2 in both
+// client authentication styles and verifies them with coreos/go-oidc
+// through discovery and /jwks, across a key rotation.
+func testStandardClientLibraries(t *testing.T, databaseURL string) {
+	ctx := context.Background()
+	issuer, issuerURL := runningIssuer(t, databaseURL)
+	created, err := issuer.CreateCredential(ctx, app.NewCredential{ClientID: "svc-a", Type: "interactive", Scopes: []string{"read"}, RegisterClient: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	provider, err := oidc.NewProvider(ctx, issuerURL)
+	if err != nil {
+		t.Fatalf("OIDC discovery of %s failed: %v", issuerURL, err)
+	}
+	verifier := provider.Verifier(&oidc.Config{ClientID: issuerURL, SupportedSigningAlgs: []string{"ES256"}})
+
+	fetch := func(style oauth2.AuthStyle) string {
+		t.Helper()
+		source := (&clientcredentials.Config{
+			ClientID: "svc-a", ClientSecret: created.Secret, TokenURL: provider.Endpoint().TokenURL, AuthStyle: style,
+		}).TokenSource(ctx)
+		token, err := source.Token()
+		if err != nil {
+			t.Fatalf("clientcredentials with auth style %v: %v", style, err)
+		}
+		if token.Expiry.Before(time.Now().Add(4 * time.Minute)) {
+			t.Errorf("token expires at %v, want about 5 minutes from now", token.Expiry)
+		}
+		return token.AccessToken
+	}
+	verifyToken := func(raw string) {
+		t.Helper()
+		idToken, err := verifier.Verify(ctx, raw)
+		if err != nil {
+			t.Fatalf("go-oidc rejected the token: %v", err)
+		}
+		if idToken.Subject != "svc-a" {
+			t.Errorf("subject = %q, want svc-a", idToken.Subject)
+		}
+	}
+
+	beforeRotation := fetch(oauth2.AuthStyleInHeader)
+	verifyToken(beforeRotation)
+	verifyToken(fetch(oauth2.AuthStyleInParams))
+
+	if err := issuer.Keys.Rotate(ctx); err != nil {
+		t.Fatalf("rotating keys: %v", err)
+	}
+	afterRotation := fetch(oauth2.AuthStyleInHeader)
+	verifyToken(afterRotation)
+	verifyToken(beforeRotation)
+
+	if kidOf(t, beforeRotation) == kidOf(t, afterRotation) {
+		t.Error("the token after rotation was signed with the old key")
+	}
+}
+
+func kidOf(t *testing.T, raw string) string {
+	t.Helper()
+	parsed, _, err := jwt.NewParser().ParseUnverified(raw, jwt.MapClaims{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid, _ := parsed.Header["kid"].(string)
+	return kid
+}

@@ -112,7 +112,7 @@ func validateToken68(token string) error {
 	}
 	for i := 0; i < end; i++ {
 		if !isToken68Char(token[i]) {
-			return malformed("the token has character %q at offset %d, which token68 does not allow", token[i], i)
+			return malformed("the token contains byte %#02x at offset %d, which token68 does not allow", token[i], i)
 		}
 	}
 	return nil

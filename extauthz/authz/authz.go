@@ -1,0 +1,298 @@
+// Package authz implements Envoy's external authorization service
+// (envoy.service.auth.v3.Authorization) for gatepass access tokens. Each
+// Check matches the request against the policy, extracts and verifies the
+// bearer token through shared/verify, caches the outcome per token, and
+// answers with identity headers for the upstream or an RFC 6750 denial.
+package authz
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatepass/gatepass/extauthz/bearer"
+	"github.com/gatepass/gatepass/extauthz/policy"
+	"github.com/gatepass/gatepass/extauthz/tokencache"
+	"github.com/gatepass/gatepass/shared/claims"
+	"github.com/gatepass/gatepass/shared/verify"
+)
+
+// PolicySource provides the policy in force. *policy.File implements it.
+type PolicySource interface {
+	Current() *policy.Policy
+}
+
+// Options configures a Server.
+type Options struct {
+	// Verifier checks tokens that are not cached.
+	Verifier *verify.Verifier
+
+	// Keys is the verifier's key source. A cached token is accepted only
+	// while Keys still returns the key that verified it, so a retired key or
+	// keys past their maximum staleness stop cached tokens too.
+	Keys verify.KeySource
+
+	// Tokens caches verified tokens.
+	Tokens *tokencache.Cache
+
+	// Policy decides what each request needs.
+	Policy PolicySource
+
+	// Headers names the identity headers; the zero value means
+	// DefaultHeaderNames.
+	Headers HeaderNames
+
+	// RemoveAuthorization removes the Authorization header from allowed
+	// requests, so the upstream never sees the token.
+	RemoveAuthorization bool
+
+	// Registerer receives the check metrics. Nil registers nothing.
+	Registerer prometheus.Registerer
+
+	// Logger receives denials at debug level and internal errors. Nil means
+	// slog.Default.
+	Logger *slog.Logger
+}
+
+// Server answers Envoy's Check calls. It is safe for concurrent use.
+type Server struct {
+	authv3.UnimplementedAuthorizationServer
+
+	verifier            *verify.Verifier
+	keys                verify.KeySource
+	tokens              *tokencache.Cache
+	policy              PolicySource
+	headerNames         HeaderNames
+	removeAuthorization bool
+	logger              *slog.Logger
+	metrics             *metrics
+}
+
+// New returns a Server for options.
+func New(options Options) (*Server, error) {
+	switch {
+	case options.Verifier == nil:
+		return nil, errors.New("authz: a verifier is required")
+	case options.Keys == nil:
+		return nil, errors.New("authz: a key source is required")
+	case options.Tokens == nil:
+		return nil, errors.New("authz: a token cache is required")
+	case options.Policy == nil:
+		return nil, errors.New("authz: a policy is required")
+	}
+	if options.Headers == (HeaderNames{}) {
+		options.Headers = DefaultHeaderNames()
+	}
+	headers, err := options.Headers.normalize()
+	if err != nil {
+		return nil, fmt.Errorf("authz: %w", err)
+	}
+	if options.Logger == nil {
+		options.Logger = slog.Default()
+	}
+	metrics, err := newMetrics(options.Registerer)
+	if err != nil {
+		return nil, err
+	}
+
+	return &Server{
+		verifier:            options.Verifier,
+		keys:                options.Keys,
+		tokens:              options.Tokens,
+		policy:              options.Policy,
+		headerNames:         headers,
+		removeAuthorization: options.RemoveAuthorization,
+		logger:              options.Logger,
+		metrics:             metrics,
+	}, nil
+}
+
+// Check decides whether Envoy lets request through. It always returns a
+// CheckResponse and a nil error: a failure inside the check, even a panic,
+// becomes a 500 denial.
+func (s *Server) Check(ctx context.Context, request *authv3.CheckRequest) (response *authv3.CheckResponse, err error) {
+	start := time.Now()
+	var d decision
+	defer func() {
+		if recovered := recover(); recovered != nil {
+			s.logger.Error("check panicked, denying the request", "panic", recovered, "stack", string(debug.Stack()))
+			d = internalError()
+			response, err = s.response(d), nil
+		}
+		s.metrics.observe(d, time.Since(start))
+	}()
+
+	d = s.decide(ctx, request)
+	if !d.allow {
+		s.logger.Debug("denied a request", "reason", d.reason, "status", d.status, "rule", d.rule)
+	}
+	return s.response(d), nil
+}
+
+// decide applies the policy and, where it asks for one, the token.
+func (s *Server) decide(ctx context.Context, request *authv3.CheckRequest) decision {
+	httpRequest := request.GetAttributes().GetRequest().GetHttp()
+	if httpRequest == nil {
+		return badRequest(reasonBadRequest, "the check request has no HTTP request attributes")
+	}
+	method := httpRequest.GetMethod()
+	if method == "" {
+		return badRequest(reasonBadRequest, "the check request has no HTTP method")
+	}
+	path, err := policy.CanonicalPath(httpRequest.GetPath())
+	if err != nil {
+		return badRequest(reasonInvalidPath, "the request path is not in canonical form: "+err.Error())
+	}
+
+	current := s.policy.Current()
+	rule := current.Match(method, httpRequest.GetHost(), path)
+	switch rule.Access {
+	case policy.AccessPublic:
+		return allowPublic(rule.Name)
+	case policy.AccessDeny:
+		if rule == &current.Default {
+			return forbidden(reasonNoRule, rule.Name, fmt.Sprintf("no policy rule allows %s %s", method, path))
+		}
+		return forbidden(reasonPolicyDenied, rule.Name, fmt.Sprintf("the policy denies %s %s", method, path))
+	}
+
+	header, err := authorizationHeader(httpRequest)
+	if err != nil {
+		return invalidRequest(rule.Name, err.Error())
+	}
+	token, err := bearer.Token(header)
+	var malformed *bearer.MalformedError
+	switch {
+	case errors.Is(err, bearer.ErrNoCredentials):
+		return missingToken(rule.Name)
+	case errors.As(err, &malformed):
+		return invalidRequest(rule.Name, "the Authorization header is malformed: "+malformed.Description)
+	case err != nil:
+		return invalidRequest(rule.Name, "the Authorization header is malformed")
+	}
+
+	identity, err := s.verify(ctx, token)
+	if err != nil {
+		return rejectedToken(rule.Name, verify.ReasonOf(err))
+	}
+	if !rule.Satisfied(identity.Scopes) {
+		return insufficientScope(rule.Name, rule.Describe(), rule.RequiredScopes().String())
+	}
+	return allowToken(rule.Name, identity)
+}
+
+// authorizationHeader returns the Authorization header of request. Envoy
+// sends headers either in the headers map, with lower-case names and
+// repeated headers joined by commas, or in header_map, where a repeated
+// header appears twice and counts as several credentials.
+func authorizationHeader(request *authv3.AttributeContext_HttpRequest) (string, error) {
+	headerMap := request.GetHeaderMap()
+	if headerMap == nil {
+		return request.GetHeaders()["authorization"], nil
+	}
+
+	var value string
+	found := 0
+	for _, header := range headerMap.GetHeaders() {
+		if !strings.EqualFold(header.GetKey(), "authorization") {
+			continue
+		}
+		found++
+		value = header.GetValue()
+		if value == "" {
+			value = string(header.GetRawValue())
+		}
+	}
+	if found > 1 {
+		return "", errors.New("the request carries several Authorization headers, send exactly one bearer token")
+	}
+	return value, nil
+}
+
+// verify returns the cached identity of token, or verifies the token and
+// caches it.
+func (s *Server) verify(ctx context.Context, token string) (*tokencache.Entry, error) {
+	cacheKey := tokencache.KeyOf(token)
+	if entry, found := s.tokens.Get(cacheKey); found {
+		if _, err := s.keys.Key(ctx, entry.KeyID); err != nil {
+			return nil, keyError(entry.KeyID, err)
+		}
+		return entry, nil
+	}
+
+	accessToken, err := s.verifier.Verify(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	entry, err := newEntry(token, accessToken)
+	if err != nil {
+		return nil, err
+	}
+	s.tokens.Set(cacheKey, entry)
+	return entry, nil
+}
+
+// keyError classifies a key lookup failure for a cached token the way the
+// verifier would for a fresh one.
+func keyError(kid string, err error) error {
+	if errors.Is(err, verify.ErrKeyNotFound) {
+		return &verify.Error{Reason: verify.ReasonUnknownKey, Err: fmt.Errorf("key %q is no longer published: %w", kid, err)}
+	}
+	return &verify.Error{Reason: verify.ReasonKeysUnavailable, Err: fmt.Errorf("looking up key %q: %w", kid, err)}
+}
+
+// newEntry keeps what the sidecar needs of a verified token. It rejects
+// identity values that cannot travel in an HTTP header unchanged.
+func newEntry(token string, accessToken *claims.AccessToken) (*tokencache.Entry, error) {
+	scopes, err := accessToken.Scopes()
+	if err != nil {
+		return nil, &verify.Error{Reason: verify.ReasonClaims, Err: fmt.Errorf("scope claim: %w", err)}
+	}
+	kid, err := keyID(token)
+	if err != nil {
+		return nil, &verify.Error{Reason: verify.ReasonMalformed, Err: err}
+	}
+
+	entry := &tokencache.Entry{
+		KeyID:        kid,
+		Subject:      accessToken.Subject,
+		ClientID:     accessToken.ClientID,
+		CredentialID: accessToken.CredentialID,
+		Scopes:       scopes,
+		ExpiresAt:    accessToken.ExpiresAt.Time,
+	}
+	for claim, value := range map[string]string{"sub": entry.Subject, "client_id": entry.ClientID, "credential_id": entry.CredentialID} {
+		if !isFieldValue(value) {
+			return nil, &verify.Error{Reason: verify.ReasonClaims, Err: fmt.Errorf("claim %s contains control characters", claim)}
+		}
+	}
+	return entry, nil
+}
+
+// keyID reads the kid header of a token the verifier has accepted.
+func keyID(token string) (string, error) {
+	encoded, _, found := strings.Cut(token, ".")
+	if !found {
+		return "", errors.New("token has no header segment")
+	}
+	decoded, err := base64.RawURLEncoding.DecodeString(encoded)
+	if err != nil {
+		return "", fmt.Errorf("decoding token header: %w", err)
+	}
+	var header struct {
+		KeyID string `json:"kid"`
+	}
+	if err := json.Unmarshal(decoded, &header); err != nil {
+		return "", fmt.Errorf("decoding token header: %w", err)
+	}
+	return header.KeyID, nil
+}

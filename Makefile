@@ -6,6 +6,14 @@ BIN := bin
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
 
+# run starts the issuer and the sidecar on the embedded SQLite default and
+# stops both on Ctrl-C.
+run: build
+	@trap 'kill 0' INT TERM EXIT; \
+	$(BIN)/issuer serve & \
+	GATEPASS_POLICY_FILE=$${GATEPASS_POLICY_FILE:-deploy/envoy/policy.yaml} $(BIN)/extauthz serve & \
+	wait
+
 test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...

@@ -70,7 +70,7 @@ func parseBasic(header string) (username, password string, err *tokenError) {
 
 // authenticateClient authenticates a token request and returns the active
 // credential it presented. Failures are slowed down, and callers that keep
-// failing are answered 429 until their limit recovers.
+// failing get 429 until their limit recovers.
 func (s *Server) authenticateClient(c *gin.Context, form tokenForm) (store.Credential, *tokenError) {
 	presented, err := extractClientCredentials(c, form)
 	if err != nil {
@@ -143,7 +143,7 @@ func inactiveReason(credential store.Credential, now time.Time) string {
 }
 
 // recordAuthFailure counts a failed authentication, logs it, and holds the
-// response back by the delay the limiter asks for.
+// response back by the delay the limiter requests.
 func (s *Server) recordAuthFailure(c *gin.Context, limitKeys [2]string, clientID, reason string) {
 	s.deps.Metrics.authFailures.Inc()
 	s.deps.Logger.InfoContext(c, "client authentication failed", "client_id", clientID, "remote_addr", c.ClientIP(), "reason", reason)

@@ -200,7 +200,7 @@ func (s *Server) recoverPanics(c *gin.Context) {
 	c.Next()
 }
 
-// internalError logs err and answers 500.
+// internalError logs err and responds with 500.
 func (s *Server) internalError(c *gin.Context, message string, err error, attrs ...any) {
 	s.deps.Logger.ErrorContext(c, message, append(attrs, "error", err)...)
 	writeDetail(c, http.StatusInternalServerError, "internal error")

@@ -119,8 +119,8 @@ func (c *Config) IsPostgres() bool {
 	return strings.HasPrefix(c.DatabaseURL, "postgres://") || strings.HasPrefix(c.DatabaseURL, "postgresql://")
 }
 
-// KeyFilePath is where the embedded default keeps its key-encryption key:
-// beside the SQLite database.
+// KeyFilePath returns the path of the embedded default's key-encryption
+// key file, beside the SQLite database.
 func (c *Config) KeyFilePath() string {
 	return filepath.Join(filepath.Dir(c.DatabaseURL), "kek")
 }

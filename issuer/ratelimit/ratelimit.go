@@ -2,7 +2,7 @@
 // authentication, per key (a client id or a remote address).
 //
 // Each key has a leaky bucket of failures that drains at one failure per
-// Config.Drain. Failures beyond Config.SlowAfter are answered after a delay
+// Config.Drain. Failures beyond Config.SlowAfter are delayed by an amount
 // that grows with the bucket level; a full bucket blocks the key until it
 // drains below Config.Burst again. Successful attempts cost nothing, so a
 // well-behaved client is never slowed.
@@ -35,7 +35,7 @@ type Config struct {
 	Now func() time.Time
 }
 
-// DefaultConfig allows 10 failures in a burst, forgets one every 6 seconds
+// DefaultConfig allows 10 failures in a burst, drains one every 6 seconds
 // (10 a minute), and delays failures from the fourth on.
 func DefaultConfig() Config {
 	return Config{Burst: 10, Drain: 6 * time.Second, SlowAfter: 3, Step: 100 * time.Millisecond, MaxDelay: time.Second, MaxKeys: 100_000}
@@ -76,7 +76,7 @@ func (l *Limiter) RetryAfter(key string) time.Duration {
 	return time.Duration(excess * float64(l.config.Drain))
 }
 
-// Fail records a failure of key and returns how long to delay its answer.
+// Fail records a failure of key and returns how long to delay the response.
 func (l *Limiter) Fail(key string) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()

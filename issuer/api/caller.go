@@ -79,7 +79,7 @@ func (s *Server) authenticateCaller(c *gin.Context, source tokenSource, allowAdm
 		return caller{}, false
 	}
 
-	token, err := s.verifier.Verify(c, raw)
+	token, err := s.verifier.Verify(c.Request.Context(), raw)
 	if err != nil {
 		description := "the access token is invalid: " + string(verify.ReasonOf(err))
 		writeBearerError(c, http.StatusUnauthorized, errInvalidToken, description)
@@ -112,7 +112,7 @@ func (s *Server) checkTokenCredential(c *gin.Context, token *claims.AccessToken)
 		return caller{}, false
 	}
 
-	credential, err := s.deps.Store.GetCredential(c, token.CredentialID)
+	credential, err := s.deps.Store.GetCredential(c.Request.Context(), token.CredentialID)
 	if err != nil && !isNotFound(err) {
 		s.internalError(c, "reading credential failed", err, "credential_id", token.CredentialID)
 		return caller{}, false

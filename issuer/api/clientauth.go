@@ -113,7 +113,7 @@ func (s *Server) checkSecret(c *gin.Context, presented clientCredentials) (store
 		return store.Credential{}, "the client secret is not a gatepass secret", nil
 	}
 
-	credential, err := s.deps.Store.GetCredential(c, credentialID)
+	credential, err := s.deps.Store.GetCredential(c.Request.Context(), credentialID)
 	if isNotFound(err) {
 		return store.Credential{}, "unknown client or secret", nil
 	}

@@ -52,7 +52,7 @@ func (s *Server) handleListCredentials(c *gin.Context) {
 		return
 	}
 
-	credentials, err := s.deps.Store.ListActiveCredentials(c, clientID, s.now())
+	credentials, err := s.deps.Store.ListActiveCredentials(c.Request.Context(), clientID, s.now())
 	if isNotFound(err) {
 		writeDetail(c, http.StatusNotFound, "client "+clientID+" not found")
 		return
@@ -117,7 +117,7 @@ func (s *Server) handleCreateCredential(c *gin.Context) {
 	event := store.AuditEvent{Time: now, Actor: who.actor(), Action: "credential.created", ClientID: clientID, CredentialID: credentialID,
 		Detail: "type=" + request.Type + " scopes=" + request.Scopes.String()}
 
-	err = s.deps.Store.CreateCredential(background(c), credential, store.CreateCredentialOptions{RegisterClient: who.isAdmin()}, event)
+	err = s.deps.Store.CreateCredential(background(c.Request.Context()), credential, store.CreateCredentialOptions{RegisterClient: who.isAdmin()}, event)
 	if isNotFound(err) {
 		writeDetail(c, http.StatusNotFound, "client "+clientID+" not found")
 		return
@@ -205,7 +205,7 @@ func (s *Server) handleRevokeCredential(c *gin.Context) {
 
 	now := s.now()
 	event := store.AuditEvent{Time: now, Actor: who.actor(), Action: "credential.revoked", ClientID: clientID, CredentialID: credentialID}
-	err := s.deps.Store.RevokeCredential(background(c), clientID, credentialID, now, event)
+	err := s.deps.Store.RevokeCredential(background(c.Request.Context()), clientID, credentialID, now, event)
 	if errors.Is(err, store.ErrNotFound) {
 		writeDetail(c, http.StatusNotFound, "credential "+credentialID+" of client "+clientID+" not found or already revoked")
 		return

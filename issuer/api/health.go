@@ -18,7 +18,7 @@ func (s *Server) handleHealth(c *gin.Context) {
 
 // handleReady reports whether storage answers (readiness).
 func (s *Server) handleReady(c *gin.Context) {
-	ctx, cancel := context.WithTimeout(c, readinessTimeout)
+	ctx, cancel := context.WithTimeout(c.Request.Context(), readinessTimeout)
 	defer cancel()
 
 	if err := s.deps.Store.Ping(ctx); err != nil {

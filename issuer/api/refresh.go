@@ -26,7 +26,7 @@ func (s *Server) startRefreshFamily(c *gin.Context, credential store.Credential,
 		CreatedAt:    now,
 		ExpiresAt:    now.Add(s.config.RefreshTTL),
 	}
-	if err := s.deps.Store.CreateRefreshToken(background(c), row); err != nil {
+	if err := s.deps.Store.CreateRefreshToken(background(c.Request.Context()), row); err != nil {
 		s.deps.Logger.ErrorContext(c, "storing refresh token failed", "client_id", credential.ClientID, "credential_id", credential.ID, "error", err)
 		return "", &tokenError{status: http.StatusServiceUnavailable, code: errTemporarilyUnavailable, description: "storage is unavailable, retry later"}
 	}
@@ -48,7 +48,7 @@ func (s *Server) refreshTokenGrant(c *gin.Context, form tokenForm) (tokenRespons
 	}
 
 	parentHash := s.deps.Secrets.HashRefreshToken(presented)
-	parent, err := s.deps.Store.GetRefreshToken(c, parentHash)
+	parent, err := s.deps.Store.GetRefreshToken(c.Request.Context(), parentHash)
 	if isNotFound(err) {
 		return tokenResponse{}, invalidGrant("unknown refresh token")
 	}
@@ -59,7 +59,7 @@ func (s *Server) refreshTokenGrant(c *gin.Context, form tokenForm) (tokenRespons
 		return tokenResponse{}, tokenErr
 	}
 
-	credential, err := s.deps.Store.GetCredential(c, parent.CredentialID)
+	credential, err := s.deps.Store.GetCredential(c.Request.Context(), parent.CredentialID)
 	if err != nil && !isNotFound(err) {
 		return tokenResponse{}, s.storageUnavailable(c, "reading credential failed", err)
 	}
@@ -122,7 +122,7 @@ func (s *Server) rotateRefreshToken(c *gin.Context, presented string, parent sto
 		CreatedAt:         now,
 		ExpiresAt:         now.Add(s.config.RefreshTTL),
 	}
-	rotation, err := s.deps.Store.RotateRefreshToken(background(c), parent.Hash, child, now, s.config.RefreshGrace)
+	rotation, err := s.deps.Store.RotateRefreshToken(background(c.Request.Context()), parent.Hash, child, now, s.config.RefreshGrace)
 	switch {
 	case errors.Is(err, store.ErrRefreshReused):
 		s.deps.Metrics.refreshReuse.Inc()

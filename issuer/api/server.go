@@ -164,7 +164,6 @@ func (s *Server) Handler() (http.Handler, error) {
 		return nil, fmt.Errorf("trusted proxies %v: %w", s.config.TrustedProxies, err)
 	}
 	router.HandleMethodNotAllowed = true
-	router.ContextWithFallback = true
 	router.Use(s.recoverPanics, s.deps.Metrics.middleware)
 
 	router.POST("/token", s.handleToken)

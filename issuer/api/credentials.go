@@ -62,6 +62,10 @@ func (s *Server) handleListCredentials(c *gin.Context) {
 		return
 	}
 
+	if who.isAdmin() {
+		s.auditAdminRead(c, who, clientID)
+	}
+
 	views := make([]credentialView, 0, len(credentials))
 	for _, credential := range credentials {
 		views = append(views, credentialView{
@@ -217,4 +221,14 @@ func (s *Server) handleRevokeCredential(c *gin.Context) {
 
 	s.deps.Logger.InfoContext(c, "credential revoked", "client_id", clientID, "credential_id", credentialID, "actor", who.actor())
 	c.JSON(http.StatusOK, detailBody{Detail: "credential " + credentialID + " revoked"})
+}
+
+// auditAdminRead records that an administrator listed a client's
+// credentials. A failure to record is logged, not returned, because the
+// read itself changed nothing.
+func (s *Server) auditAdminRead(c *gin.Context, who caller, clientID string) {
+	event := store.AuditEvent{Time: s.now(), Actor: who.actor(), Action: "credential.listed", ClientID: clientID}
+	if err := s.deps.Store.AppendAudit(background(c.Request.Context()), event); err != nil {
+		s.deps.Logger.ErrorContext(c, "recording audit event failed", "action", event.Action, "client_id", clientID, "actor", who.actor(), "error", err)
+	}
 }

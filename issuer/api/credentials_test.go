@@ -86,6 +86,14 @@ func testCredentialsLifecycle(t *testing.T, backend string) {
 	}
 	ti.accessToken(t, "svc-a", childCreated.Secret)
 
+	assertAuditCount(t, ti.Store, "credential.created", 2)
+	assertAuditCount(t, ti.Store, "credential.revoked", 1)
+	adminList := do(t, newRequest(t, http.MethodGet, ti.URL+"/clients/svc-a/credentials", "", "", "X-Admin-Token", testAdminToken))
+	if adminList.status != http.StatusOK {
+		t.Fatalf("admin list: status %d, body %s", adminList.status, adminList.body)
+	}
+	assertAuditCount(t, ti.Store, "credential.listed", 1)
+
 	again := do(t, newRequest(t, http.MethodDelete, ti.URL+"/clients/svc-a/credentials/"+created.CredentialID, "", "", "X-Admin-Token", testAdminToken))
 	if again.status != http.StatusNotFound {
 		t.Errorf("second revoke: status %d, want 404", again.status)

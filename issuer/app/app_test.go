@@ -133,3 +133,56 @@ func kidOf(t *testing.T, raw string) string {
 	kid, _ := parsed.Header["kid"].(string)
 	return kid
 }
+
+func TestShutdownFlushesLastUsed(t *testing.T) {
+	ctx := context.Background()
+	databaseURL := filepath.Join(t.TempDir(), "gatepass.db")
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Bind(pflag.NewFlagSet("test", pflag.ContinueOnError))
+	cfg.IssuerURL = "http://" + listener.Addr().String()
+	cfg.DatabaseURL = databaseURL
+	cfg.LastUsedFlush = time.Hour
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+
+	serveCtx, stop := context.WithCancel(ctx)
+	issuer, err := app.Open(ctx, cfg, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer issuer.Close()
+	created, err := issuer.CreateCredential(ctx, app.NewCredential{ClientID: "svc-a", Type: "interactive", RegisterClient: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- issuer.ServeListener(serveCtx, listener) }()
+
+	source := (&clientcredentials.Config{ClientID: "svc-a", ClientSecret: created.Secret, TokenURL: cfg.IssuerURL + "/token", AuthStyle: oauth2.AuthStyleInParams}).TokenSource(ctx)
+	if _, err := source.Token(); err != nil {
+		t.Fatal(err)
+	}
+	before, err := issuer.Store.GetCredential(ctx, created.CredentialID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before.LastUsedAt != nil {
+		t.Fatalf("last_used_at written on the request path: %v, want it batched", before.LastUsedAt)
+	}
+
+	stop()
+	if err := <-served; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	after, err := issuer.Store.GetCredential(ctx, created.CredentialID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.LastUsedAt == nil {
+		t.Error("last_used_at still empty after a clean shutdown, want the pending use flushed")
+	}
+}

@@ -499,13 +499,22 @@ func (c *Cache) logOutcome(previous, next *state) {
 	switch {
 	case next.err != nil && next.refreshedAt.IsZero():
 		c.logger.Warn("fetching the JWK Set failed and no keys are cached: checks are denied until a fetch succeeds",
-			"jwks_uri", c.jwksURL, "issuer", c.options.IssuerURL, "error", next.err)
+			"source", c.source(), "error", next.err)
 	case next.err != nil:
 		c.logger.Warn("fetching the JWK Set failed, serving the cached keys",
-			"jwks_uri", c.jwksURL, "refreshed_at", next.refreshedAt, "max_staleness", c.options.MaxStaleness, "error", next.err)
+			"source", c.source(), "refreshed_at", next.refreshedAt, "max_staleness", c.options.MaxStaleness, "error", next.err)
 	case previous.err != nil || previous.refreshedAt.IsZero():
 		c.logger.Info("fetched the JWK Set", "jwks_uri", c.jwksURL, "keys", next.keyCount)
 	}
+}
+
+// source names where keys come from in logs: the JWK Set URL, or the
+// issuer while discovery has not found that URL yet.
+func (c *Cache) source() string {
+	if c.jwksURL != "" {
+		return c.jwksURL
+	}
+	return "discovery at " + c.options.IssuerURL
 }
 
 // warnIfPlainHTTP logs a warning when keys would travel over plain HTTP to

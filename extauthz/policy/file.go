@@ -39,6 +39,9 @@ func Open(path string, logger *slog.Logger, registerer prometheus.Registerer) (*
 			Help:      "Policy file reloads by result: success or failure (the previous policy stays in force).",
 		}, []string{"result"}),
 	}
+	for _, result := range []string{"success", "failure"} {
+		file.reloads.WithLabelValues(result)
+	}
 	file.current.Store(policy)
 	if registerer != nil {
 		if err := registerer.Register(file.reloads); err != nil {

@@ -43,10 +43,13 @@ type document struct {
 	Rules   []ruleSpec `yaml:"rules"`
 }
 
-// ruleSpec is the YAML layout of one rule, with the line it starts on.
+// ruleSpec is the YAML layout of one rule, with the lines it occupies.
 type ruleSpec struct {
 	ruleFields
-	line int
+
+	// line is where the rule starts, and fieldLines where each field is.
+	line       int
+	fieldLines map[string]int
 }
 
 type ruleFields struct {
@@ -64,10 +67,51 @@ type scopesSpec struct {
 	AnyOf []string `yaml:"any_of"`
 }
 
-// UnmarshalYAML decodes a rule and records the line it starts on.
+// UnmarshalYAML decodes a rule and records the lines of the rule and of
+// its fields.
 func (r *ruleSpec) UnmarshalYAML(node ast.Node) error {
 	r.line = node.GetToken().Position.Line
+	r.fieldLines = map[string]int{}
+
+	var fields []*ast.MappingValueNode
+	switch mapping := node.(type) {
+	case *ast.MappingNode:
+		fields = mapping.Values
+	case *ast.MappingValueNode:
+		fields = []*ast.MappingValueNode{mapping}
+	}
+	for _, field := range fields {
+		if key := field.Key; key != nil && key.GetToken() != nil {
+			r.fieldLines[key.GetToken().Value] = key.GetToken().Position.Line
+		}
+	}
 	return yaml.NodeToValue(node, &r.ruleFields, yaml.Strict())
+}
+
+// fieldError is a problem with one field of a rule.
+type fieldError struct {
+	field string
+	err   error
+}
+
+func (e *fieldError) Error() string { return e.err.Error() }
+
+func (e *fieldError) Unwrap() error { return e.err }
+
+func inField(field string, err error) error {
+	return &fieldError{field: field, err: err}
+}
+
+// lineOfError returns the line of the field err concerns, or the rule's
+// first line.
+func (r *ruleSpec) lineOfError(err error) int {
+	var located *fieldError
+	if errors.As(err, &located) {
+		if line, found := r.fieldLines[located.field]; found {
+			return line
+		}
+	}
+	return r.line
 }
 
 // Load reads and parses the policy file at path.
@@ -112,7 +156,7 @@ func Parse(data []byte, source string) (*Policy, error) {
 	for index, spec := range doc.Rules {
 		rule, err := buildRule(index, spec)
 		if err != nil {
-			return nil, &Error{Source: source, Line: spec.line, Reason: fmt.Sprintf("rule %d: %v", index+1, err)}
+			return nil, &Error{Source: source, Line: spec.lineOfError(err), Reason: fmt.Sprintf("rule %d: %v", index+1, err)}
 		}
 		policy.Rules = append(policy.Rules, rule)
 	}
@@ -177,23 +221,23 @@ func buildRule(index int, spec ruleSpec) (Rule, error) {
 	case spec.Path == "" && spec.Prefix == "":
 		return Rule{}, errors.New(`set either path or prefix, for example prefix: "/"`)
 	case spec.Path != "" && spec.Prefix != "":
-		return Rule{}, errors.New("set path or prefix, not both")
+		return Rule{}, inField("prefix", errors.New("set path or prefix, not both"))
 	}
-	for _, pattern := range []string{spec.Path, spec.Prefix} {
+	for field, pattern := range map[string]string{"path": spec.Path, "prefix": spec.Prefix} {
 		if pattern == "" {
 			continue
 		}
 		if _, err := CanonicalPath(pattern); err != nil {
-			return Rule{}, fmt.Errorf("path pattern %q: %w", pattern, err)
+			return Rule{}, inField(field, fmt.Errorf("%s %q: %w", field, pattern, err))
 		}
 		if strings.ContainsAny(pattern, "?#") {
-			return Rule{}, fmt.Errorf("path pattern %q must not contain a query or fragment", pattern)
+			return Rule{}, inField(field, fmt.Errorf("%s %q must not contain a query or fragment", field, pattern))
 		}
 	}
 
 	for _, method := range spec.Methods {
 		if method == "" || !isHTTPToken(method) {
-			return Rule{}, fmt.Errorf("method %q is not a valid HTTP method name", method)
+			return Rule{}, inField("methods", fmt.Errorf("method %q is not a valid HTTP method name", method))
 		}
 		rule.Methods = append(rule.Methods, strings.ToUpper(method))
 	}
@@ -202,7 +246,7 @@ func buildRule(index int, spec ruleSpec) (Rule, error) {
 		host := strings.ToLower(spec.Host)
 		bare := strings.TrimPrefix(host, "*.")
 		if bare == "" || strings.ContainsAny(bare, "*:/ ") {
-			return Rule{}, fmt.Errorf(`host %q must be a host name without port, optionally starting with "*."`, spec.Host)
+			return Rule{}, inField("host", fmt.Errorf(`host %q must be a host name without port, optionally starting with "*."`, spec.Host))
 		}
 		rule.Host = host
 	}
@@ -217,25 +261,25 @@ func buildAccess(rule *Rule, scopes *scopesSpec) error {
 	switch rule.Access {
 	case AccessDeny, AccessPublic, AccessAuthenticated:
 		if scopes != nil {
-			return fmt.Errorf("scopes are set but access is %s: use access: scopes", rule.Access)
+			return inField("scopes", fmt.Errorf("scopes are set but access is %s: use access: scopes", rule.Access))
 		}
 		return nil
 	case AccessScopes:
 	case "":
 		return errors.New("access is missing: set deny, public, authenticated or scopes")
 	default:
-		return fmt.Errorf("access is %q, want deny, public, authenticated or scopes", rule.Access)
+		return inField("access", fmt.Errorf("access is %q, want deny, public, authenticated or scopes", rule.Access))
 	}
 
 	if scopes == nil || len(scopes.AllOf)+len(scopes.AnyOf) == 0 {
-		return errors.New("access is scopes but no scopes are listed: set scopes.all_of, scopes.any_of or both")
+		return inField("access", errors.New("access is scopes but no scopes are listed: set scopes.all_of, scopes.any_of or both"))
 	}
 	var err error
 	if rule.AllOf, err = scopeSet("all_of", scopes.AllOf); err != nil {
-		return err
+		return inField("scopes", err)
 	}
 	if rule.AnyOf, err = scopeSet("any_of", scopes.AnyOf); err != nil {
-		return err
+		return inField("scopes", err)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ build:
 run: build
 	@trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/issuer serve & \
+	GATEPASS_ISSUER_URL=$${GATEPASS_ISSUER_URL:-http://localhost:8080} \
 	GATEPASS_POLICY_FILE=$${GATEPASS_POLICY_FILE:-deploy/envoy/policy.yaml} $(BIN)/extauthz serve & \
 	wait
 

@@ -62,12 +62,13 @@ func assemble(ctx context.Context, cfg *config.Config, st store.Store, logger *s
 
 	registry := prometheus.NewRegistry()
 	manager, err := keys.NewManager(st, encryptionKey, keys.Config{
-		Algorithm:      cfg.SigningAlgorithm,
-		TokenTTL:       cfg.TokenTTL,
-		RotationPeriod: cfg.KeyRotationPeriod,
-		PublishAhead:   2 * cfg.JWKSMaxAge,
-		Logger:         logger,
-		Registerer:     registry,
+		Algorithm:       cfg.SigningAlgorithm,
+		TokenTTL:        cfg.TokenTTL,
+		RotationPeriod:  cfg.KeyRotationPeriod,
+		PublishAhead:    2 * cfg.JWKSMaxAge,
+		RefreshInterval: cfg.KeyRefresh,
+		Logger:          logger,
+		Registerer:      registry,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("starting signing keys: %w", err)

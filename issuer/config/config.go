@@ -29,6 +29,7 @@ type Config struct {
 	SigningAlgorithm  string
 	KeyEncryptionKey  string
 	KeyRotationPeriod time.Duration
+	KeyRefresh        time.Duration
 	SecretPrefix      string
 	MaxCredentialDays int
 	RefreshTokenTTL   time.Duration
@@ -60,6 +61,7 @@ func Bind(flags *pflag.FlagSet) *Config {
 	b.string(&c.SigningAlgorithm, "signing-alg", "GATEPASS_SIGNING_ALG", "ES256", "JWS algorithm of new signing keys: ES256, RS256 or EdDSA")
 	b.string(&c.KeyEncryptionKey, "key-encryption-key", "GATEPASS_KEY_ENCRYPTION_KEY", "", "base64 of 32 random bytes that encrypt signing keys at rest; required with PostgreSQL; with SQLite the default is a key file created beside the database")
 	b.duration(&c.KeyRotationPeriod, "key-rotation-period", "GATEPASS_KEY_ROTATION_PERIOD", 30*24*time.Hour, "how long a signing key signs before the next one takes over, a Go duration")
+	b.duration(&c.KeyRefresh, "key-refresh-interval", "GATEPASS_KEY_REFRESH_INTERVAL", 30*time.Second, "how often the issuer re-reads signing keys from storage, so it picks up rotations done by another replica or by the keys command")
 	b.string(&c.SecretPrefix, "secret-prefix", "GATEPASS_SECRET_PREFIX", "gp", "prefix of credential secrets, which lets secret scanners recognise them")
 	b.int(&c.MaxCredentialDays, "max-credential-days", "GATEPASS_MAX_CREDENTIAL_DAYS", 0, "longest credential lifetime in days, also applied to credentials requested without expiry; 0 means no cap")
 	b.duration(&c.RefreshTokenTTL, "refresh-token-ttl", "GATEPASS_REFRESH_TOKEN_TTL", 30*24*time.Hour, "lifetime of refresh tokens, a Go duration")
@@ -95,6 +97,9 @@ func (c *Config) Validate() error {
 	}
 	if c.KeyRotationPeriod < time.Hour {
 		problems = append(problems, fmt.Errorf("--key-rotation-period %v must be at least 1h", c.KeyRotationPeriod))
+	}
+	if c.KeyRefresh < time.Second || c.KeyRefresh >= 2*c.JWKSMaxAge {
+		problems = append(problems, fmt.Errorf("--key-refresh-interval %v must be at least 1s and shorter than twice --jwks-max-age (%v)", c.KeyRefresh, 2*c.JWKSMaxAge))
 	}
 	if err := secret.ValidatePrefix(c.SecretPrefix); err != nil {
 		problems = append(problems, fmt.Errorf("--secret-prefix: %w", err))

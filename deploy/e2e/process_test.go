@@ -80,7 +80,7 @@ type process struct {
 }
 
 // startProcess runs binary with args and environment env (added to a
-// minimal environment) and stops it with SIGTERM when the test ends.
+// minimal environment) and stops it with SIGINT when the test ends.
 func startProcess(t *testing.T, name, binary string, env []string, args ...string) *process {
 	t.Helper()
 	p := &process{name: name, cmd: exec.Command(binary, args...), exited: make(chan struct{})}
@@ -118,7 +118,7 @@ func (p *process) log() string {
 	return p.output.String()
 }
 
-// stop sends SIGTERM and waits for a clean exit, killing the process if it
+// stop sends SIGINT and waits for a clean exit, killing the process if it
 // does not stop within 20 seconds.
 func (p *process) stop(t *testing.T) {
 	select {

@@ -19,5 +19,10 @@ test:
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
+# bench runs the benchmarks and writes their results to docs/benchmarks.md.
+# Each line runs one component's benchmarks and writes its own section.
+bench:
+	$(GO) run ./issuer/bench/cmd/issuerbench -doc docs/benchmarks.md
+
 clean:
 	rm -rf $(BIN)

@@ -7,8 +7,6 @@ package authz
 
 import (
 	"context"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,7 +20,6 @@ import (
 	"github.com/gatepass/gatepass/extauthz/bearer"
 	"github.com/gatepass/gatepass/extauthz/policy"
 	"github.com/gatepass/gatepass/extauthz/tokencache"
-	"github.com/gatepass/gatepass/shared/claims"
 	"github.com/gatepass/gatepass/shared/verify"
 )
 
@@ -41,8 +38,9 @@ type Options struct {
 	// keys past their maximum staleness stop cached tokens too.
 	Keys verify.KeySource
 
-	// Tokens caches verified tokens.
-	Tokens *tokencache.Cache
+	// TokenCacheBytes bounds the memory of the verified-token cache; zero
+	// means tokencache.DefaultMaxCost.
+	TokenCacheBytes int64
 
 	// Policy decides what each request needs.
 	Policy PolicySource
@@ -69,12 +67,15 @@ type Server struct {
 
 	verifier            *verify.Verifier
 	keys                verify.KeySource
-	tokens              *tokencache.Cache
+	tokens              *tokencache.Cache[*identity]
 	policy              PolicySource
 	headerNames         HeaderNames
 	removeAuthorization bool
 	logger              *slog.Logger
 	metrics             *metrics
+
+	// publicOK is the response to every public request.
+	publicOK *authv3.OkHttpResponse
 }
 
 // New returns a Server for options.
@@ -84,8 +85,6 @@ func New(options Options) (*Server, error) {
 		return nil, errors.New("authz: a verifier is required")
 	case options.Keys == nil:
 		return nil, errors.New("authz: a key source is required")
-	case options.Tokens == nil:
-		return nil, errors.New("authz: a token cache is required")
 	case options.Policy == nil:
 		return nil, errors.New("authz: a policy is required")
 	}
@@ -103,17 +102,28 @@ func New(options Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	tokens, err := tokencache.New[*identity](tokencache.Options{MaxCost: options.TokenCacheBytes, Registerer: options.Registerer})
+	if err != nil {
+		return nil, err
+	}
 
-	return &Server{
+	s := &Server{
 		verifier:            options.Verifier,
 		keys:                options.Keys,
-		tokens:              options.Tokens,
+		tokens:              tokens,
 		policy:              options.Policy,
 		headerNames:         headers,
 		removeAuthorization: options.RemoveAuthorization,
 		logger:              options.Logger,
 		metrics:             metrics,
-	}, nil
+	}
+	s.publicOK = s.okResponse([4]string{})
+	return s, nil
+}
+
+// Close releases the token cache.
+func (s *Server) Close() {
+	s.tokens.Close()
 }
 
 // Check decides whether Envoy lets request through. It always returns a
@@ -184,7 +194,7 @@ func (s *Server) decide(ctx context.Context, request *authv3.CheckRequest) decis
 	if err != nil {
 		return rejectedToken(rule.Name, verify.ReasonOf(err))
 	}
-	if !rule.Satisfied(identity.Scopes) {
+	if !rule.Satisfied(identity.scopes) {
 		return insufficientScope(rule.Name, rule.Describe(), rule.RequiredScopes().String())
 	}
 	return allowToken(rule.Name, identity)
@@ -219,26 +229,26 @@ func authorizationHeader(request *authv3.AttributeContext_HttpRequest) (string, 
 }
 
 // verify returns the cached identity of token, or verifies the token and
-// caches it.
-func (s *Server) verify(ctx context.Context, token string) (*tokencache.Entry, error) {
+// caches it until it expires.
+func (s *Server) verify(ctx context.Context, token string) (*identity, error) {
 	cacheKey := tokencache.KeyOf(token)
-	if entry, found := s.tokens.Get(cacheKey); found {
-		if _, err := s.keys.Key(ctx, entry.KeyID); err != nil {
-			return nil, keyError(entry.KeyID, err)
+	if cached, found := s.tokens.Get(cacheKey); found {
+		if _, err := s.keys.Key(ctx, cached.keyID); err != nil {
+			return nil, keyError(cached.keyID, err)
 		}
-		return entry, nil
+		return cached, nil
 	}
 
 	accessToken, err := s.verifier.Verify(ctx, token)
 	if err != nil {
 		return nil, err
 	}
-	entry, err := newEntry(token, accessToken)
+	verified, err := s.newIdentity(token, accessToken)
 	if err != nil {
 		return nil, err
 	}
-	s.tokens.Set(cacheKey, entry)
-	return entry, nil
+	s.tokens.Set(cacheKey, verified, accessToken.ExpiresAt.Time, verified.cost)
+	return verified, nil
 }
 
 // keyError classifies a key lookup failure for a cached token the way the
@@ -248,51 +258,4 @@ func keyError(kid string, err error) error {
 		return &verify.Error{Reason: verify.ReasonUnknownKey, Err: fmt.Errorf("key %q is no longer published: %w", kid, err)}
 	}
 	return &verify.Error{Reason: verify.ReasonKeysUnavailable, Err: fmt.Errorf("looking up key %q: %w", kid, err)}
-}
-
-// newEntry keeps what the sidecar needs of a verified token. It rejects
-// identity values that cannot travel in an HTTP header unchanged.
-func newEntry(token string, accessToken *claims.AccessToken) (*tokencache.Entry, error) {
-	scopes, err := accessToken.Scopes()
-	if err != nil {
-		return nil, &verify.Error{Reason: verify.ReasonClaims, Err: fmt.Errorf("scope claim: %w", err)}
-	}
-	kid, err := keyID(token)
-	if err != nil {
-		return nil, &verify.Error{Reason: verify.ReasonMalformed, Err: err}
-	}
-
-	entry := &tokencache.Entry{
-		KeyID:        kid,
-		Subject:      accessToken.Subject,
-		ClientID:     accessToken.ClientID,
-		CredentialID: accessToken.CredentialID,
-		Scopes:       scopes,
-		ExpiresAt:    accessToken.ExpiresAt.Time,
-	}
-	for claim, value := range map[string]string{"sub": entry.Subject, "client_id": entry.ClientID, "credential_id": entry.CredentialID} {
-		if !isFieldValue(value) {
-			return nil, &verify.Error{Reason: verify.ReasonClaims, Err: fmt.Errorf("claim %s contains control characters", claim)}
-		}
-	}
-	return entry, nil
-}
-
-// keyID reads the kid header of a token the verifier has accepted.
-func keyID(token string) (string, error) {
-	encoded, _, found := strings.Cut(token, ".")
-	if !found {
-		return "", errors.New("token has no header segment")
-	}
-	decoded, err := base64.RawURLEncoding.DecodeString(encoded)
-	if err != nil {
-		return "", fmt.Errorf("decoding token header: %w", err)
-	}
-	var header struct {
-		KeyID string `json:"kid"`
-	}
-	if err := json.Unmarshal(decoded, &header); err != nil {
-		return "", fmt.Errorf("decoding token header: %w", err)
-	}
-	return header.KeyID, nil
 }

@@ -81,7 +81,6 @@ type fixture struct {
 	es256  *testissuer.Key
 	rs256  *testissuer.Key
 	keys   *jwks.Cache
-	tokens *tokencache.Cache
 	clock  *fakeClock
 	server *Server
 	client authv3.AuthorizationClient
@@ -118,12 +117,6 @@ func newFixture(t testing.TB, options fixtureOptions) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens, err := tokencache.New(tokencache.Options{MaxCost: 1 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(tokens.Close)
-
 	policySource := options.policy
 	if policySource == nil {
 		parsed, err := policy.Parse([]byte(testPolicy), "test")
@@ -135,7 +128,7 @@ func newFixture(t testing.TB, options fixtureOptions) *fixture {
 	server, err := New(Options{
 		Verifier:            verifier,
 		Keys:                keys,
-		Tokens:              tokens,
+		TokenCacheBytes:     1 << 20,
 		Policy:              policySource,
 		RemoveAuthorization: options.removeAuthorization,
 		Logger:              logger,
@@ -143,9 +136,10 @@ func newFixture(t testing.TB, options fixtureOptions) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(server.Close)
 
 	return &fixture{
-		issuer: issuer, es256: es256, rs256: rs256, keys: keys, tokens: tokens,
+		issuer: issuer, es256: es256, rs256: rs256, keys: keys,
 		clock: clock, server: server, client: serveGRPC(t, server),
 	}
 }
@@ -416,16 +410,20 @@ func TestCheckIdentityHeaders(t *testing.T) {
 			wantSet: map[string]string{"x-auth-subject": "svc-a", "x-auth-client-id": "svc-a", "x-auth-scopes": "a b reports:read", "x-auth-credential-id": "cred-svc-a"},
 		},
 		{
-			name:    "public request strips identity",
-			request: func(*fixture) *authv3.CheckRequest { return checkRequest("GET", "/health", map[string]string{"x-auth-subject": "admin"}) },
+			name: "public request strips identity",
+			request: func(*fixture) *authv3.CheckRequest {
+				return checkRequest("GET", "/health", map[string]string{"x-auth-subject": "admin"})
+			},
 			wantSet: map[string]string{}, wantRemoved: names,
 		},
 		{
 			name:                "authorization removed on request",
 			removeAuthorization: true,
-			request:             func(f *fixture) *authv3.CheckRequest { return bearerRequest("/api/x", "Bearer "+f.sign(t, f.es256, nil)) },
-			wantSet:             map[string]string{"x-auth-subject": "svc-a", "x-auth-client-id": "svc-a", "x-auth-scopes": "other reports:read", "x-auth-credential-id": "cred-svc-a"},
-			wantRemoved:         []string{"authorization"},
+			request: func(f *fixture) *authv3.CheckRequest {
+				return bearerRequest("/api/x", "Bearer "+f.sign(t, f.es256, nil))
+			},
+			wantSet:     map[string]string{"x-auth-subject": "svc-a", "x-auth-client-id": "svc-a", "x-auth-scopes": "other reports:read", "x-auth-credential-id": "cred-svc-a"},
+			wantRemoved: []string{"authorization"},
 		},
 	}
 	for _, tt := range tests {
@@ -501,15 +499,15 @@ func TestCheckCachesVerifiedTokens(t *testing.T) {
 	if got := f.check(t, bearerRequest("/api/x", "Bearer "+token)); got.code != codes.OK {
 		t.Fatalf("first check denied: %d %s", got.status, got.detail)
 	}
-	f.tokens.Wait()
-	if _, found := f.tokens.Get(tokencache.KeyOf(token)); !found {
+	f.server.tokens.Wait()
+	if _, found := f.server.tokens.Get(tokencache.KeyOf(token)); !found {
 		t.Fatal("verified token is not cached")
 	}
 
 	t.Run("cached token still needs scopes", func(t *testing.T) {
 		narrow := f.sign(t, f.es256, func(c *claims.AccessToken) { c.Scope = claims.ScopeClaim{"other"} })
 		f.check(t, bearerRequest("/api/x", "Bearer "+narrow))
-		f.tokens.Wait()
+		f.server.tokens.Wait()
 		if got := f.check(t, bearerRequest("/reports/1", "Bearer "+narrow)); got.status != 403 {
 			t.Errorf("status = %d, want 403 for a cached token without the scope", got.status)
 		}
@@ -602,7 +600,7 @@ func TestNewRejectsBadHeaderNames(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(Options{Verifier: f.server.verifier, Keys: f.keys, Tokens: f.tokens, Policy: f.server.policy, Headers: tt.headers})
+			_, err := New(Options{Verifier: f.server.verifier, Keys: f.keys, Policy: f.server.policy, Headers: tt.headers})
 			if err == nil {
 				t.Error("New succeeded, want an error")
 			}

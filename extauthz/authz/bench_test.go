@@ -17,7 +17,7 @@ func BenchmarkCheckCached(b *testing.B) {
 	if response, _ := f.server.Check(ctx, request); codes.Code(response.GetStatus().GetCode()) != codes.OK {
 		b.Fatalf("warm-up check denied: %v", response.GetDeniedResponse().GetBody())
 	}
-	f.tokens.Wait()
+	f.server.tokens.Wait()
 
 	b.ReportAllocs()
 	for b.Loop() {
@@ -35,7 +35,7 @@ func BenchmarkCheckCachedParallel(b *testing.B) {
 	request := bearerRequest("/reports/1", "Bearer "+f.sign(b, f.es256, nil))
 	ctx := context.Background()
 	f.server.Check(ctx, request)
-	f.tokens.Wait()
+	f.server.tokens.Wait()
 
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {

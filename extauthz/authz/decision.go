@@ -3,7 +3,6 @@ package authz
 import (
 	"net/http"
 
-	"github.com/gatepass/gatepass/extauthz/tokencache"
 	"github.com/gatepass/gatepass/shared/verify"
 )
 
@@ -53,7 +52,7 @@ type decision struct {
 
 	// identity is the verified token of an allowed request, nil for a
 	// public one.
-	identity *tokencache.Entry
+	identity *identity
 
 	// rule names the policy rule that decided, for logs.
 	rule string
@@ -63,8 +62,8 @@ func allowPublic(rule string) decision {
 	return decision{allow: true, reason: reasonPublic, rule: rule}
 }
 
-func allowToken(rule string, identity *tokencache.Entry) decision {
-	return decision{allow: true, reason: reasonAllowed, rule: rule, identity: identity}
+func allowToken(rule string, verified *identity) decision {
+	return decision{allow: true, reason: reasonAllowed, rule: rule, identity: verified}
 }
 
 func badRequest(reason, detail string) decision {

@@ -15,40 +15,19 @@ import (
 // response turns d into the CheckResponse Envoy acts on.
 func (s *Server) response(d decision) *authv3.CheckResponse {
 	if d.allow {
+		ok := s.publicOK
+		if d.identity != nil {
+			ok = d.identity.ok
+		}
 		return &authv3.CheckResponse{
 			Status:       &rpcstatus.Status{Code: int32(codes.OK)},
-			HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: s.okResponse(d)},
+			HttpResponse: &authv3.CheckResponse_OkResponse{OkResponse: ok},
 		}
 	}
 	return &authv3.CheckResponse{
 		Status:       &rpcstatus.Status{Code: int32(grpcCode(d.status)), Message: d.detail},
 		HttpResponse: &authv3.CheckResponse_DeniedResponse{DeniedResponse: deniedResponse(d)},
 	}
-}
-
-// okResponse sets the identity headers the token provides and removes every
-// other identity header, so the upstream sees only what the sidecar vouches
-// for. Setting and removing never name the same header, so the result does
-// not depend on the order in which Envoy applies them.
-func (s *Server) okResponse(d decision) *authv3.OkHttpResponse {
-	names := s.headerNames.list()
-	var values [4]string
-	if d.identity != nil {
-		values = [4]string{d.identity.Subject, d.identity.ClientID, d.identity.Scopes.String(), d.identity.CredentialID}
-	}
-
-	ok := &authv3.OkHttpResponse{}
-	for i, name := range names {
-		if values[i] == "" {
-			ok.HeadersToRemove = append(ok.HeadersToRemove, name)
-			continue
-		}
-		ok.Headers = append(ok.Headers, setHeader(name, values[i]))
-	}
-	if s.removeAuthorization {
-		ok.HeadersToRemove = append(ok.HeadersToRemove, "authorization")
-	}
-	return ok
 }
 
 func setHeader(name, value string) *corev3.HeaderValueOption {

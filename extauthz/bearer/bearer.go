@@ -87,7 +87,7 @@ func Token(header string) (string, error) {
 
 	// RFC 6750 section 2.1 allows one or more spaces after the scheme.
 	token := strings.TrimLeft(rest, " ")
-	if strings.ContainsAny(token, " \t") {
+	if strings.IndexByte(token, ' ') >= 0 || strings.IndexByte(token, '\t') >= 0 {
 		return "", malformed("the header holds more than one token after the Bearer scheme")
 	}
 	if err := validateToken68(token); err != nil {
@@ -119,11 +119,19 @@ func validateToken68(token string) error {
 }
 
 func isToken68Char(c byte) bool {
-	switch {
-	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		return true
-	case c == '-', c == '.', c == '_', c == '~', c == '+', c == '/':
-		return true
-	}
-	return false
+	return token68Chars[c]
 }
+
+// token68Chars marks the bytes token68 allows before its padding. A table
+// keeps the per-byte test of long tokens cheap.
+var token68Chars = func() (table [256]bool) {
+	for c := range 256 {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+			table[c] = true
+		case c == '-', c == '.', c == '_', c == '~', c == '+', c == '/':
+			table[c] = true
+		}
+	}
+	return table
+}()

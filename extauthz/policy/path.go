@@ -41,16 +41,19 @@ func CanonicalPath(target string) (string, error) {
 		}
 	}
 
-	for _, segment := range strings.Split(path[1:], "/") {
-		switch segment {
-		case ".", "..":
+	for rest := path[1:]; ; {
+		segment, next, more := strings.Cut(rest, "/")
+		switch {
+		case segment == "." || segment == "..":
 			return "", fmt.Errorf("path contains the dot segment %q", segment)
+		case segment == "" && more:
+			return "", errors.New("path contains an empty segment (//)")
 		}
+		if !more {
+			return path, nil
+		}
+		rest = next
 	}
-	if strings.Contains(path, "//") {
-		return "", errors.New("path contains an empty segment (//)")
-	}
-	return path, nil
 }
 
 // isUnreserved reports whether c is an RFC 3986 unreserved character, which

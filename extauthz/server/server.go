@@ -32,7 +32,6 @@ import (
 	"github.com/gatepass/gatepass/extauthz/config"
 	"github.com/gatepass/gatepass/extauthz/jwks"
 	"github.com/gatepass/gatepass/extauthz/policy"
-	"github.com/gatepass/gatepass/extauthz/tokencache"
 	"github.com/gatepass/gatepass/shared/verify"
 )
 
@@ -50,12 +49,12 @@ type Server struct {
 	config *config.Config
 	logger *slog.Logger
 
-	keys    *jwks.Cache
-	tokens  *tokencache.Cache
-	policy  *policy.File
-	health  *health.Server
-	grpc    *grpc.Server
-	metrics *http.Server
+	keys       *jwks.Cache
+	authorizer *authz.Server
+	policy     *policy.File
+	health     *health.Server
+	grpc       *grpc.Server
+	metrics    *http.Server
 
 	grpcListener    net.Listener
 	metricsListener net.Listener
@@ -106,15 +105,10 @@ func (s *Server) build(registry *prometheus.Registry) error {
 		return fmt.Errorf("creating the token verifier: %w", err)
 	}
 
-	s.tokens, err = tokencache.New(tokencache.Options{MaxCost: s.config.TokenCacheBytes, Registerer: registry})
-	if err != nil {
-		return err
-	}
-
-	authorizer, err := authz.New(authz.Options{
+	s.authorizer, err = authz.New(authz.Options{
 		Verifier:            verifier,
 		Keys:                s.keys,
-		Tokens:              s.tokens,
+		TokenCacheBytes:     s.config.TokenCacheBytes,
 		Policy:              s.policy,
 		Headers:             s.config.Headers,
 		RemoveAuthorization: s.config.RemoveAuthorization,
@@ -130,7 +124,7 @@ func (s *Server) build(registry *prometheus.Registry) error {
 		// pings more often than every 5 minutes with GOAWAY.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	)
-	authv3.RegisterAuthorizationServer(s.grpc, authorizer)
+	authv3.RegisterAuthorizationServer(s.grpc, s.authorizer)
 	s.health = health.NewServer()
 	s.health.SetServingStatus(AuthorizationService, healthpb.HealthCheckResponse_NOT_SERVING)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
@@ -242,8 +236,8 @@ func (s *Server) shutdown() {
 }
 
 func (s *Server) close() {
-	if s.tokens != nil {
-		s.tokens.Close()
+	if s.authorizer != nil {
+		s.authorizer.Close()
 	}
 	s.keys.Close()
 	if s.grpcListener != nil {

@@ -2,7 +2,7 @@
 // token the sidecar has seen costs a hash and a lookup instead of a
 // signature check. Entries live in ristretto, keyed by the SHA-256 digest of
 // the token, expire with their token, and are bounded by a memory cost in
-// bytes.
+// bytes. The cache does not look inside the values it holds.
 package tokencache
 
 import (
@@ -15,8 +15,6 @@ import (
 
 	"github.com/dgraph-io/ristretto/v2"
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/gatepass/gatepass/shared/scope"
 )
 
 // DefaultMaxCost is the memory bound used when Options.MaxCost is zero.
@@ -24,31 +22,16 @@ const DefaultMaxCost = 64 << 20
 
 // typicalEntryCost is an estimate of one entry's cost in bytes, used to size
 // ristretto's admission counters.
-const typicalEntryCost = 400
+const typicalEntryCost = 1 << 10
 
-// entryOverhead estimates the bytes an Entry takes besides its strings.
-const entryOverhead = 200
+// entryOverhead estimates the bytes an entry takes besides its value.
+const entryOverhead = 64
 
-// Entry is what the cache keeps of a verified token: the claims the sidecar
-// acts on and the kid of the key that verified it.
-type Entry struct {
-	KeyID        string
-	Subject      string
-	ClientID     string
-	CredentialID string
-	Scopes       scope.Set
-	ExpiresAt    time.Time
-
-	digest [sha256.Size]byte
-}
-
-// cost estimates the bytes e takes in memory.
-func (e *Entry) cost() int64 {
-	size := entryOverhead + len(e.KeyID) + len(e.Subject) + len(e.ClientID) + len(e.CredentialID)
-	for _, token := range e.Scopes {
-		size += 16 + len(token)
-	}
-	return int64(size)
+// entry is a cached value with the full digest of its token and its expiry.
+type entry[V any] struct {
+	digest    [sha256.Size]byte
+	expiresAt time.Time
+	value     V
 }
 
 // Key identifies a token in the cache. It holds the token's SHA-256 digest,
@@ -81,16 +64,16 @@ type Options struct {
 	Now func() time.Time
 }
 
-// Cache maps tokens to their verified Entry. It is safe for concurrent use.
-type Cache struct {
-	entries *ristretto.Cache[uint64, *Entry]
+// Cache maps tokens to values of type V. It is safe for concurrent use.
+type Cache[V any] struct {
+	entries *ristretto.Cache[uint64, *entry[V]]
 	now     func() time.Time
 	hits    atomic.Uint64
 	misses  atomic.Uint64
 }
 
 // New returns an empty Cache.
-func New(options Options) (*Cache, error) {
+func New[V any](options Options) (*Cache[V], error) {
 	if options.MaxCost < 0 {
 		return nil, fmt.Errorf("tokencache: maximum cost %d bytes is negative", options.MaxCost)
 	}
@@ -101,7 +84,7 @@ func New(options Options) (*Cache, error) {
 		options.Now = time.Now
 	}
 
-	entries, err := ristretto.NewCache(&ristretto.Config[uint64, *Entry]{
+	entries, err := ristretto.NewCache(&ristretto.Config[uint64, *entry[V]]{
 		NumCounters: max(10*options.MaxCost/typicalEntryCost, 1000),
 		MaxCost:     options.MaxCost,
 		BufferItems: 64,
@@ -110,7 +93,7 @@ func New(options Options) (*Cache, error) {
 		return nil, fmt.Errorf("tokencache: creating cache of %d bytes: %w", options.MaxCost, err)
 	}
 
-	cache := &Cache{entries: entries, now: options.Now}
+	cache := &Cache[V]{entries: entries, now: options.Now}
 	if err := cache.register(options.Registerer); err != nil {
 		entries.Close()
 		return nil, err
@@ -119,40 +102,42 @@ func New(options Options) (*Cache, error) {
 }
 
 // Close releases the cache.
-func (c *Cache) Close() {
+func (c *Cache[V]) Close() {
 	c.entries.Close()
 }
 
-// Get returns the entry stored for key, if it has not expired.
-func (c *Cache) Get(key Key) (*Entry, bool) {
-	entry, found := c.entries.Get(key.slot())
-	if !found || entry.digest != key.digest || !c.now().Before(entry.ExpiresAt) {
+// Get returns the value stored for key, if it has not expired.
+func (c *Cache[V]) Get(key Key) (V, bool) {
+	cached, found := c.entries.Get(key.slot())
+	if !found || cached.digest != key.digest || !c.now().Before(cached.expiresAt) {
 		c.misses.Add(1)
-		return nil, false
+		var zero V
+		return zero, false
 	}
 	c.hits.Add(1)
-	return entry, true
+	return cached.value, true
 }
 
-// Set stores entry for key until entry.ExpiresAt. Storing is asynchronous
-// and ristretto may decline an entry to stay within the maximum cost, so a
-// following Get can miss. An entry that has already expired is not stored.
-func (c *Cache) Set(key Key, entry *Entry) {
-	ttl := entry.ExpiresAt.Sub(c.now())
+// Set stores value for key until expiresAt. cost is the value's estimated
+// size in bytes. Storing is asynchronous and ristretto may decline an entry
+// to stay within the maximum cost, so a following Get can miss. A value
+// that has already expired is not stored.
+func (c *Cache[V]) Set(key Key, value V, expiresAt time.Time, cost int64) {
+	ttl := expiresAt.Sub(c.now())
 	if ttl <= 0 {
 		return
 	}
-	entry.digest = key.digest
-	c.entries.SetWithTTL(key.slot(), entry, entry.cost(), ttl)
+	cached := &entry[V]{digest: key.digest, expiresAt: expiresAt, value: value}
+	c.entries.SetWithTTL(key.slot(), cached, entryOverhead+cost, ttl)
 }
 
 // Wait blocks until earlier Set calls have been applied. Tests use it.
-func (c *Cache) Wait() {
+func (c *Cache[V]) Wait() {
 	c.entries.Wait()
 }
 
 // register adds the lookup counters and the hit ratio to registerer.
-func (c *Cache) register(registerer prometheus.Registerer) error {
+func (c *Cache[V]) register(registerer prometheus.Registerer) error {
 	if registerer == nil {
 		return nil
 	}
@@ -180,7 +165,7 @@ func (c *Cache) register(registerer prometheus.Registerer) error {
 	return nil
 }
 
-func (c *Cache) hitRatio() float64 {
+func (c *Cache[V]) hitRatio() float64 {
 	hits, misses := c.hits.Load(), c.misses.Load()
 	if hits+misses == 0 {
 		return 0

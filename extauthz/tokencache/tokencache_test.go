@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/gatepass/gatepass/shared/scope"
 )
 
 type fakeClock struct {
@@ -28,9 +26,9 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-func newCache(t *testing.T, options Options) *Cache {
+func newCache(t *testing.T, options Options) *Cache[string] {
 	t.Helper()
-	cache, err := New(options)
+	cache, err := New[string](options)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,45 +39,44 @@ func newCache(t *testing.T, options Options) *Cache {
 func TestCacheGetSet(t *testing.T) {
 	clock := &fakeClock{now: time.Now()}
 	cache := newCache(t, Options{Now: clock.Now})
-	scopes, _ := scope.Parse("read write")
 
 	key := KeyOf("token-a")
-	cache.Set(key, &Entry{Subject: "svc-a", Scopes: scopes, ExpiresAt: clock.Now().Add(time.Minute)})
-	cache.Set(KeyOf("expired"), &Entry{Subject: "svc-b", ExpiresAt: clock.Now().Add(-time.Second)})
+	cache.Set(key, "svc-a", clock.Now().Add(time.Minute), 10)
+	cache.Set(KeyOf("expired"), "svc-b", clock.Now().Add(-time.Second), 10)
 	cache.Wait()
 
 	tests := []struct {
-		name        string
-		key         Key
-		wantSubject string
+		name      string
+		key       Key
+		wantValue string
 	}{
-		{name: "stored token hits", key: key, wantSubject: "svc-a"},
-		{name: "same text hits", key: KeyOf("token-a"), wantSubject: "svc-a"},
+		{name: "stored token hits", key: key, wantValue: "svc-a"},
+		{name: "same text hits", key: KeyOf("token-a"), wantValue: "svc-a"},
 		{name: "other token misses", key: KeyOf("token-b")},
 		{name: "expired entry not stored", key: KeyOf("expired")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			entry, found := cache.Get(tt.key)
-			if tt.wantSubject == "" {
+			value, found := cache.Get(tt.key)
+			if tt.wantValue == "" {
 				if found {
-					t.Fatalf("Get found %+v, want a miss", entry)
+					t.Fatalf("Get found %q, want a miss", value)
 				}
 				return
 			}
 			if !found {
 				t.Fatal("Get missed, want a hit")
 			}
-			if entry.Subject != tt.wantSubject {
-				t.Errorf("Subject = %q, want %q", entry.Subject, tt.wantSubject)
+			if value != tt.wantValue {
+				t.Errorf("Get = %q, want %q", value, tt.wantValue)
 			}
 		})
 	}
 
 	t.Run("entry expires with its token", func(t *testing.T) {
 		clock.Advance(time.Minute)
-		if entry, found := cache.Get(key); found {
-			t.Errorf("Get found %+v at its expiry, want a miss", entry)
+		if value, found := cache.Get(key); found {
+			t.Errorf("Get found %q at its expiry, want a miss", value)
 		}
 	})
 }
@@ -87,14 +84,14 @@ func TestCacheGetSet(t *testing.T) {
 func TestCacheSlotCollision(t *testing.T) {
 	cache := newCache(t, Options{})
 	key := KeyOf("token-a")
-	cache.Set(key, &Entry{Subject: "svc-a", ExpiresAt: time.Now().Add(time.Minute)})
+	cache.Set(key, "svc-a", time.Now().Add(time.Minute), 10)
 	cache.Wait()
 
 	// A key with the same slot but another digest must not see the entry.
 	forged := key
 	forged.digest[31] ^= 0xff
-	if entry, found := cache.Get(forged); found {
-		t.Errorf("Get with a colliding slot found %+v, want a miss", entry)
+	if value, found := cache.Get(forged); found {
+		t.Errorf("Get with a colliding slot found %q, want a miss", value)
 	}
 }
 
@@ -102,10 +99,10 @@ func TestCacheBoundedByCost(t *testing.T) {
 	const maxCost = 64 << 10
 	cache := newCache(t, Options{MaxCost: maxCost})
 	expiresAt := time.Now().Add(time.Minute)
-	subject := strings.Repeat("s", 500)
+	value := strings.Repeat("s", 500)
 
 	for i := range 1000 {
-		cache.Set(KeyOf(string(rune(i))+"token"), &Entry{Subject: subject, ExpiresAt: expiresAt})
+		cache.Set(KeyOf(string(rune(i))+"token"), value, expiresAt, int64(len(value)))
 	}
 	cache.Wait()
 
@@ -117,7 +114,7 @@ func TestCacheBoundedByCost(t *testing.T) {
 func TestCacheMetrics(t *testing.T) {
 	registry := prometheus.NewRegistry()
 	cache := newCache(t, Options{Registerer: registry})
-	cache.Set(KeyOf("a"), &Entry{ExpiresAt: time.Now().Add(time.Minute)})
+	cache.Set(KeyOf("a"), "a", time.Now().Add(time.Minute), 1)
 	cache.Wait()
 	cache.Get(KeyOf("a"))
 	cache.Get(KeyOf("a"))

@@ -1,0 +1,95 @@
+package authz
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
+
+	"github.com/gatepass/gatepass/shared/claims"
+	"github.com/gatepass/gatepass/shared/scope"
+	"github.com/gatepass/gatepass/shared/verify"
+)
+
+// identity is what the sidecar keeps of a verified token: the key that
+// verified it, its scopes, and the OK response it earns, built once. The
+// response is shared by every check of the token, so nothing may modify it.
+type identity struct {
+	keyID  string
+	scopes scope.Set
+	ok     *authv3.OkHttpResponse
+
+	// cost estimates the bytes the identity takes in memory.
+	cost int64
+}
+
+// newIdentity keeps what the sidecar needs of a verified token. It rejects
+// identity values that cannot travel in an HTTP header unchanged.
+func (s *Server) newIdentity(token string, accessToken *claims.AccessToken) (*identity, error) {
+	scopes, err := accessToken.Scopes()
+	if err != nil {
+		return nil, &verify.Error{Reason: verify.ReasonClaims, Err: fmt.Errorf("scope claim: %w", err)}
+	}
+	kid, err := keyID(token)
+	if err != nil {
+		return nil, &verify.Error{Reason: verify.ReasonMalformed, Err: err}
+	}
+	claimValues := [4]string{accessToken.Subject, accessToken.ClientID, scopes.String(), accessToken.CredentialID}
+	for i, claim := range [4]string{"sub", "client_id", "scope", "credential_id"} {
+		if !isFieldValue(claimValues[i]) {
+			return nil, &verify.Error{Reason: verify.ReasonClaims, Err: fmt.Errorf("claim %s contains control characters", claim)}
+		}
+	}
+
+	ok := s.okResponse(claimValues)
+	cost := int64(200 + len(kid))
+	for _, header := range ok.Headers {
+		cost += int64(100 + len(header.Header.Key) + len(header.Header.Value))
+	}
+	for _, token := range scopes {
+		cost += int64(16 + len(token))
+	}
+	return &identity{keyID: kid, scopes: scopes, ok: ok, cost: cost}, nil
+}
+
+// okResponse sets the identity headers that have a value and removes every
+// other identity header, so the upstream sees only what the sidecar vouches
+// for. Setting and removing never name the same header, so the result does
+// not depend on the order in which Envoy applies them. values follow the
+// order of HeaderNames.list; all empty means a public request.
+func (s *Server) okResponse(values [4]string) *authv3.OkHttpResponse {
+	ok := &authv3.OkHttpResponse{}
+	for i, name := range s.headerNames.list() {
+		if values[i] == "" {
+			ok.HeadersToRemove = append(ok.HeadersToRemove, name)
+			continue
+		}
+		ok.Headers = append(ok.Headers, setHeader(name, values[i]))
+	}
+	if s.removeAuthorization {
+		ok.HeadersToRemove = append(ok.HeadersToRemove, "authorization")
+	}
+	return ok
+}
+
+// keyID reads the kid header of a token the verifier has accepted.
+func keyID(token string) (string, error) {
+	encoded, _, found := strings.Cut(token, ".")
+	if !found {
+		return "", errors.New("token has no header segment")
+	}
+	decoded, err := base64.RawURLEncoding.DecodeString(encoded)
+	if err != nil {
+		return "", fmt.Errorf("decoding token header: %w", err)
+	}
+	var header struct {
+		KeyID string `json:"kid"`
+	}
+	if err := json.Unmarshal(decoded, &header); err != nil {
+		return "", fmt.Errorf("decoding token header: %w", err)
+	}
+	return header.KeyID, nil
+}

@@ -2,12 +2,13 @@
 // Authorization server, both loaded by ghz in the same run.
 //
 // It starts, all on loopback: a stand-in issuer serving a JWK Set, a no-op
-// Authorization server, and the sidecar binary given by --extauthz. It then
-// runs ghz three times at the same concurrency: the no-op server and the
-// sidecar with one token that stays cached, each for --duration, and the
-// sidecar with --fresh-tokens distinct tokens, each sent once. It prints a
-// Markdown table of checks per second and latency percentiles, and fails
-// when any call errs or the sidecar denies a check.
+// Authorization server in a process of its own, and the sidecar binary
+// given by --extauthz. In each of --rounds rounds, ghz loads the no-op
+// server and then the sidecar with one token that stays cached, each for
+// --duration at the same concurrency. Last, ghz sends the sidecar
+// --fresh-tokens distinct tokens, each once. It prints a Markdown report of
+// checks per second and latency percentiles, and fails when any call errs
+// or the sidecar denies a check.
 package main
 
 import (
@@ -23,6 +24,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -54,6 +56,7 @@ type options struct {
 	duration    time.Duration
 	warmUp      time.Duration
 	freshTokens int
+	rounds      int
 	output      string
 	doc         string
 	goBench     string
@@ -67,10 +70,20 @@ func main() {
 	flag.DurationVar(&opts.duration, "duration", 10*time.Second, "length of each cached and no-op measurement")
 	flag.DurationVar(&opts.warmUp, "warm-up", 2*time.Second, "unmeasured load before each measurement")
 	flag.IntVar(&opts.freshTokens, "fresh-tokens", 20000, "number of distinct tokens in the fresh-token measurement")
+	flag.IntVar(&opts.rounds, "rounds", 3, "turns of the no-op server and the cached-token sidecar")
 	flag.StringVar(&opts.output, "output", "", "also write the Markdown report to this file")
 	flag.StringVar(&opts.doc, "doc", "", `replace the generated part of the "## ext_authz sidecar" section of this Markdown file with the report`)
 	flag.StringVar(&opts.goBench, "go-bench", "", "file with `go test -bench` output to include in the report")
+	noopListen := flag.String("noop-listen", "", "only serve the no-op Authorization server on this address; loadtest starts itself this way")
 	flag.Parse()
+
+	if *noopListen != "" {
+		if err := serveNoop(*noopListen); err != nil {
+			fmt.Fprintln(os.Stderr, "loadtest: no-op server:", err)
+			os.Exit(1)
+		}
+		return
+	}
 
 	if err := run(opts); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
@@ -81,6 +94,9 @@ func main() {
 func run(opts options) error {
 	if opts.extauthz == "" {
 		return errors.New("--extauthz is required: build cmd/extauthz and pass its path")
+	}
+	if opts.rounds < 1 || opts.freshTokens < 1 {
+		return errors.New("--rounds and --fresh-tokens must be at least 1")
 	}
 	workDir, err := os.MkdirTemp("", "gatepass-loadtest-")
 	if err != nil {
@@ -120,21 +136,24 @@ func run(opts options) error {
 		}
 	}
 
-	var results []result
-	for _, measurement := range []struct {
-		name, address, data string
-		limit               []string
-	}{
-		{"no-op server, same request", noopAddress, cachedData, []string{"-z", opts.duration.String()}},
-		{"sidecar, cached token", sidecar.grpcAddress, cachedData, []string{"-z", opts.duration.String()}},
-		{"sidecar, fresh tokens", sidecar.grpcAddress, freshData, []string{"-n", strconv.Itoa(opts.freshTokens)}},
-	} {
-		fmt.Fprintf(os.Stderr, "measuring %s\n", measurement.name)
-		measured, err := runner.run(measurement.name, measurement.address, measurement.data, measurement.limit...)
-		if err != nil {
+	// Load on the machine changes while the test runs, so the no-op server
+	// and the sidecar take turns, and each round yields one ratio.
+	var rounds []round
+	for i := range opts.rounds {
+		var current round
+		fmt.Fprintf(os.Stderr, "round %d of %d: no-op server, then sidecar with a cached token\n", i+1, opts.rounds)
+		if current.noop, err = runner.run("no-op server", noopAddress, cachedData, "-z", opts.duration.String()); err != nil {
 			return err
 		}
-		results = append(results, measured)
+		if current.cached, err = runner.run("sidecar, cached token", sidecar.grpcAddress, cachedData, "-z", opts.duration.String()); err != nil {
+			return err
+		}
+		rounds = append(rounds, current)
+	}
+	fmt.Fprintln(os.Stderr, "sidecar with fresh tokens")
+	fresh, err := runner.run("sidecar, fresh tokens", sidecar.grpcAddress, freshData, "-n", strconv.Itoa(opts.freshTokens))
+	if err != nil {
+		return err
 	}
 
 	if err := sidecar.requireNoDenials(); err != nil {
@@ -145,7 +164,7 @@ func run(opts options) error {
 	if err != nil {
 		return err
 	}
-	report := formatReport(opts, results, goBench)
+	report := formatReport(opts, rounds, fresh, goBench)
 	fmt.Print(report)
 	if opts.output != "" {
 		if err := os.WriteFile(opts.output, []byte(report), 0o644); err != nil {
@@ -283,9 +302,22 @@ func readGoBench(path string) ([]string, error) {
 	return lines, nil
 }
 
-func formatReport(opts options, results []result, goBench []string) string {
+// round is one turn of the no-op server and the sidecar on a cached token.
+type round struct {
+	noop   result
+	cached result
+}
+
+func (r round) ratio() float64 {
+	if r.noop.rps == 0 {
+		return 0
+	}
+	return r.cached.rps / r.noop.rps
+}
+
+func formatReport(opts options, rounds []round, fresh result, goBench []string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Measured on %s with `extauthz/bench/run.sh`. Machine: %d CPUs, %s, %s. ghz, the servers and the stand-in issuer share the CPUs.\n\n",
+	fmt.Fprintf(&b, "Measured on %s with `extauthz/bench/run.sh`. Machine: %d CPUs, %s, %s. ghz, both servers (each its own process) and the stand-in issuer share the CPUs, so the figures move with anything else the machine runs.\n\n",
 		time.Now().UTC().Format("2006-01-02"), runtime.NumCPU(), cpuModel(), runtime.Version())
 	if len(goBench) > 0 {
 		fmt.Fprintln(&b, "Check called in-process (`go test -bench BenchmarkCheck -benchmem ./extauthz/authz/`): a cached token, the same from GOMAXPROCS goroutines, and a fresh ES256 token per call.")
@@ -297,21 +329,26 @@ func formatReport(opts options, results []result, goBench []string) string {
 		fmt.Fprintln(&b, "```")
 		fmt.Fprintln(&b)
 	}
-	fmt.Fprintf(&b, "Check over gRPC on loopback, driven by ghz with %d concurrent calls over one connection. The no-op server allows every request without reading it, so it is the ceiling of the gRPC stack on this machine.\n\n", opts.concurrency)
-	fmt.Fprintln(&b, "| server | workload | checks | checks/s | p50 | p99 |")
-	fmt.Fprintln(&b, "| --- | --- | ---: | ---: | ---: | ---: |")
-	for _, r := range results {
-		workload := opts.duration.String()
-		if strings.Contains(r.name, "fresh") {
-			workload = fmt.Sprintf("%d tokens, each once", opts.freshTokens)
-		}
-		server, _, _ := strings.Cut(r.name, ", ")
-		_, detail, _ := strings.Cut(r.name, ", ")
-		fmt.Fprintf(&b, "| %s | %s, %s | %d | %.0f | %s | %s |\n", server, detail, workload, r.count, r.rps, formatLatency(r.p50), formatLatency(r.p99))
+
+	fmt.Fprintf(&b, "Check over gRPC on loopback, driven by ghz with %d concurrent calls over one connection. "+
+		"The no-op server allows every request without reading it, so it is the ceiling of the gRPC stack on this machine. "+
+		"Each round loads the no-op server and then the sidecar, with the same request and a token the sidecar has cached, for %s each.\n\n",
+		opts.concurrency, opts.duration)
+	fmt.Fprintln(&b, "| round | no-op checks/s | no-op p50 | no-op p99 | sidecar checks/s | sidecar p50 | sidecar p99 | sidecar / no-op |")
+	fmt.Fprintln(&b, "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+	ratios := make([]float64, len(rounds))
+	for i, r := range rounds {
+		ratios[i] = r.ratio()
+		fmt.Fprintf(&b, "| %d | %.0f | %s | %s | %.0f | %s | %s | %.2f |\n", i+1,
+			r.noop.rps, formatLatency(r.noop.p50), formatLatency(r.noop.p99),
+			r.cached.rps, formatLatency(r.cached.p50), formatLatency(r.cached.p99), ratios[i])
 	}
-	if len(results) >= 2 && results[0].rps > 0 {
-		fmt.Fprintf(&b, "\nCached checks reach %.2f× the no-op server's throughput (target: 0.8× or better).\n", results[1].rps/results[0].rps)
-	}
+	slices.Sort(ratios)
+	fmt.Fprintf(&b, "\nMedian over %d rounds: cached checks reach %.2f× the no-op server's throughput (target: 0.8× or better).\n\n",
+		len(rounds), ratios[len(ratios)/2])
+
+	fmt.Fprintf(&b, "Fresh tokens, each sent once, so every check verifies an ES256 signature: %d checks at %.0f checks/s, p50 %s, p99 %s.\n",
+		fresh.count, fresh.rps, formatLatency(fresh.p50), formatLatency(fresh.p99))
 	return b.String()
 }
 

@@ -64,24 +64,27 @@ func Render(run Run) string {
 	out.WriteString("The load generator (Go net/http clients with keep-alive connections, one credential each) ")
 	out.WriteString("runs in the issuer's process, so client and server share the CPUs.\n\n")
 
-	out.WriteString("| Backend | Clients | Tokens/s | p50 | p99 | Allocs/request | Bytes/request | Allocs/request, client and server | CPU: issuer and clients / rest of machine |\n")
-	out.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	out.WriteString("| Backend | Clients | Tokens/s | p50 | p99 | Server CPU/request | Server allocs/request | Server bytes/request | Allocs/request, client and server | CPU share: benchmark process / rest of machine |\n")
+	out.WriteString("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, r := range rows(run.Results) {
 		metrics := r.endToEnd.Metrics
-		allocs, bytes := "n/a", "n/a"
+		cpu, allocs, bytes := "n/a", "n/a", "n/a"
 		if r.handler != nil {
+			cpu = formatMicros(r.handler.Metrics, "cpu-us/op")
 			allocs = formatCount(r.handler.Metrics, "allocs/op")
 			bytes = formatCount(r.handler.Metrics, "B/op")
 		}
-		fmt.Fprintf(&out, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		fmt.Fprintf(&out, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
 			r.backend, r.clients, formatCount(metrics, "tokens/s"),
 			formatMillis(metrics, "p50-ms"), formatMillis(metrics, "p99-ms"),
-			allocs, bytes, formatCount(metrics, "allocs/op"), formatShares(metrics))
+			cpu, allocs, bytes, formatCount(metrics, "allocs/op"), formatShares(metrics))
 	}
 
 	out.WriteString("\nTokens/s, p50 and p99 come from BenchmarkToken: real HTTP on loopback to an issuer started by `app.Open` and `ServeListener`. ")
-	out.WriteString("Allocs/request and bytes/request are the server's, from BenchmarkTokenHandler, which calls the issuer's whole handler in-process ")
-	out.WriteString("and so leaves out the few allocations net/http makes to read a request off the connection. ")
+	out.WriteString("The server columns come from BenchmarkTokenHandler, which calls the issuer's whole handler in-process, one request at a time, ")
+	out.WriteString("and so leave out what net/http spends to read a request off the connection and write the response. ")
+	out.WriteString("Server CPU/request is the CPU time of the process per request, garbage collection included. ")
+	out.WriteString("Unlike wall time, it does not grow when other programs hold the CPUs. ")
 	out.WriteString("The client and server column is BenchmarkToken's allocs/op, both sides of the HTTP exchange. ")
 	out.WriteString("The CPU column is the share of all CPUs used during the load by the benchmark process and by everything else, ")
 	out.WriteString("mostly Postgres, but also any unrelated work on the machine.\n")
@@ -125,6 +128,14 @@ func formatMillis(metrics map[string]float64, unit string) string {
 		return "n/a"
 	}
 	return strconv.FormatFloat(value, 'f', 1, 64) + " ms"
+}
+
+func formatMicros(metrics map[string]float64, unit string) string {
+	value, ok := metrics[unit]
+	if !ok {
+		return "n/a"
+	}
+	return strconv.FormatFloat(value, 'f', 0, 64) + " µs"
 }
 
 func formatShares(metrics map[string]float64) string {

@@ -13,8 +13,8 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// exitError ends the process with code, after the command has printed
-// what it had to say.
+// exitError ends the process with code, after the command has printed its
+// output.
 type exitError struct{ code int }
 
 func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }

@@ -2,7 +2,7 @@
 // (envoy.service.auth.v3.Authorization) for gatepass access tokens. Each
 // Check matches the request against the policy, extracts and verifies the
 // bearer token through shared/verify, caches the outcome per token, and
-// answers with identity headers for the upstream or an RFC 6750 denial.
+// returns identity headers for the upstream or an RFC 6750 denial.
 package authz
 
 import (
@@ -50,7 +50,7 @@ type Options struct {
 	Headers HeaderNames
 
 	// RemoveAuthorization removes the Authorization header from allowed
-	// requests, so the upstream never sees the token.
+	// requests, so the token never reaches the upstream.
 	RemoveAuthorization bool
 
 	// Registerer receives the check metrics. Nil registers nothing.
@@ -61,7 +61,7 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Server answers Envoy's Check calls. It is safe for concurrent use.
+// Server implements Envoy's Check call. It is safe for concurrent use.
 type Server struct {
 	authv3.UnimplementedAuthorizationServer
 
@@ -148,7 +148,8 @@ func (s *Server) Check(ctx context.Context, request *authv3.CheckRequest) (respo
 	return s.response(d), nil
 }
 
-// decide applies the policy and, where it asks for one, the token.
+// decide applies the policy and, where the matching rule requires one,
+// verifies the token.
 func (s *Server) decide(ctx context.Context, request *authv3.CheckRequest) decision {
 	httpRequest := request.GetAttributes().GetRequest().GetHttp()
 	if httpRequest == nil {

@@ -74,8 +74,8 @@ func forbidden(reason, rule, detail string) decision {
 	return decision{reason: reason, status: http.StatusForbidden, detail: detail, rule: rule}
 }
 
-// missingToken answers a request without bearer credentials. RFC 6750
-// section 3.1 says such a challenge carries no error code.
+// missingToken denies a request without bearer credentials. Under RFC 6750
+// section 3.1 such a challenge carries no error code.
 func missingToken(rule string) decision {
 	return decision{
 		reason: reasonMissingToken, status: http.StatusUnauthorized, challenge: true, rule: rule,
@@ -83,7 +83,7 @@ func missingToken(rule string) decision {
 	}
 }
 
-// invalidRequest answers a malformed Authorization header with 400, the
+// invalidRequest denies a malformed Authorization header with 400, the
 // status RFC 6750 section 3.1 gives invalid_request.
 func invalidRequest(rule, detail string) decision {
 	return decision{
@@ -92,8 +92,8 @@ func invalidRequest(rule, detail string) decision {
 	}
 }
 
-// rejectedToken answers a token the verifier rejected: 401 invalid_token,
-// or 503 when the keys to check it are unavailable.
+// rejectedToken denies a token the verifier rejected with 401
+// invalid_token, or with 503 when the keys to check it are unavailable.
 func rejectedToken(rule string, reason verify.Reason) decision {
 	if reason == verify.ReasonKeysUnavailable {
 		return decision{

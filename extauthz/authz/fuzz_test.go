@@ -11,8 +11,8 @@ import (
 
 // FuzzCheckToken sends arbitrary Authorization values through Check, which
 // runs the bearer parser and the JWT verifier on them. None can carry a
-// valid signature, so every answer must be a 400, 401 or 403 denial: never
-// an allow, a 500 or a panic.
+// valid signature, so every response must be a 400, 401 or 403 denial, and
+// never an allow, a 500 or a panic.
 func FuzzCheckToken(f *testing.F) {
 	fixture := newFixture(f, fixtureOptions{})
 	valid := fixture.sign(f, fixture.es256, nil)

@@ -14,9 +14,9 @@ import (
 	"github.com/gatepass/gatepass/shared/verify"
 )
 
-// identity is what the sidecar keeps of a verified token: the key that
-// verified it, its scopes, and the OK response it earns, built once. The
-// response is shared by every check of the token, so nothing may modify it.
+// identity is the cached result of verifying a token: the kid of the key
+// that verified it, its scopes, and its OK response, built once. Every check
+// of the token shares the response, so nothing may modify it.
 type identity struct {
 	keyID  string
 	scopes scope.Set
@@ -56,10 +56,10 @@ func (s *Server) newIdentity(token string, accessToken *claims.AccessToken) (*id
 }
 
 // okResponse sets the identity headers that have a value and removes every
-// other identity header, so the upstream sees only what the sidecar vouches
-// for. Setting and removing never name the same header, so the result does
-// not depend on the order in which Envoy applies them. values follow the
-// order of HeaderNames.list; all empty means a public request.
+// other identity header, so the upstream receives only what the sidecar
+// vouches for. Setting and removing never name the same header, so the result does
+// not depend on the order in which Envoy applies them. The values follow
+// the order of HeaderNames.list, and all empty means a public request.
 func (s *Server) okResponse(values [4]string) *authv3.OkHttpResponse {
 	ok := &authv3.OkHttpResponse{}
 	for i, name := range s.headerNames.list() {

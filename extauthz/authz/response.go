@@ -37,7 +37,7 @@ func setHeader(name, value string) *corev3.HeaderValueOption {
 	}
 }
 
-// deniedResponse builds the HTTP answer of a denial: the status, an RFC 6750
+// deniedResponse builds the HTTP response of a denial: the status, an RFC 6750
 // challenge where one applies, and a JSON body {"detail": "..."}.
 func deniedResponse(d decision) *authv3.DeniedHttpResponse {
 	body, _ := json.Marshal(struct {

@@ -1,5 +1,6 @@
 // Package checkclient sends one Check to a running ext_authz sidecar and
-// prints its answer, so operators can see how the policy treats a request.
+// prints the response, so operators can see how the policy treats a
+// request.
 package checkclient
 
 import (

@@ -124,12 +124,14 @@ func (c *Config) Validate() error {
 			problems = append(problems, fmt.Errorf("--jwks-url: %w", err))
 		}
 	}
+
 	if c.PolicyFile == "" {
 		problems = append(problems, errors.New("--policy-file (GATEPASS_POLICY_FILE) is required: see deploy/envoy/policy.yaml for an example"))
 	}
 	if c.Listen == "" {
 		problems = append(problems, errors.New("--listen must not be empty"))
 	}
+
 	if c.Leeway < 0 || c.Leeway > 5*time.Minute {
 		problems = append(problems, fmt.Errorf("--leeway %v must be between 0 and 5m", c.Leeway))
 	}
@@ -139,12 +141,14 @@ func (c *Config) Validate() error {
 	if c.KeyCacheSize < 1 {
 		problems = append(problems, fmt.Errorf("--key-cache-size %d must be at least 1", c.KeyCacheSize))
 	}
+
 	if c.RefetchInterval <= 0 || c.RefetchInterval > c.RefreshInterval {
 		problems = append(problems, fmt.Errorf("--jwks-refetch-interval %v must be positive and at most --jwks-refresh-interval %v", c.RefetchInterval, c.RefreshInterval))
 	}
 	if c.MaxStaleness <= c.RefetchInterval {
 		problems = append(problems, fmt.Errorf("--jwks-max-staleness %v must be longer than --jwks-refetch-interval %v", c.MaxStaleness, c.RefetchInterval))
 	}
+
 	if c.ShutdownTimeout <= 0 {
 		problems = append(problems, fmt.Errorf("--shutdown-timeout %v must be positive", c.ShutdownTimeout))
 	}

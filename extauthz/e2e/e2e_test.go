@@ -193,8 +193,8 @@ func TestSidecarIssuerDown(t *testing.T) {
 		requireDecision(t, side.check(t, fresh, "/reports/1"), http.StatusOK)
 	})
 	t.Run("unknown key while down", func(t *testing.T) {
-		// A kid the sidecar has not seen makes it fetch; the fetch fails,
-		// so the answer is a retryable 503, not a 401.
+		// A kid the sidecar has not seen makes it fetch. The fetch fails,
+		// so the denial is a retryable 503, not a 401.
 		time.Sleep(refetchInterval)
 		requireDecision(t, side.check(t, unknownKeyToken, "/reports/1"), http.StatusServiceUnavailable)
 		side.process.waitForLine(t, seen, "serving the cached keys")

@@ -53,7 +53,7 @@ func newIssuer(t *testing.T) *issuer {
 
 func (i *issuer) url() string { return "http://" + i.address }
 
-// start runs `issuer serve` and waits until /health/ready answers 200.
+// start runs `issuer serve` and waits until /health/ready returns 200.
 func (i *issuer) start(t *testing.T) {
 	t.Helper()
 	i.process = startProcess(t, "issuer", binaries.issuer, i.env, "serve")

@@ -1,10 +1,10 @@
 // Package jwks keeps the issuer's signature verification keys for the
-// ext_authz sidecar. A Cache fetches the JWK Set (found through OpenID
-// Connect discovery or given as a URL), keeps its keys in ristretto,
+// ext_authz sidecar. A Cache fetches the JWK Set, found through OpenID
+// Connect discovery or given as a URL, and keeps its keys in ristretto. It
 // refreshes them in the background as the response's Cache-Control allows,
-// refetches at most once per interval when a token names an unknown kid, and
-// goes on serving the last good keys while the issuer is unreachable, up to a
-// maximum staleness. It implements verify.KeySource.
+// and refetches at most once per interval when a token names an unknown kid.
+// While the issuer is unreachable it goes on serving the last good keys, up
+// to a maximum staleness. Cache implements verify.KeySource.
 package jwks
 
 import (
@@ -292,9 +292,9 @@ func (c *Cache) unavailableError(s *state) error {
 	return fmt.Errorf("%w: %w", stale, s.err)
 }
 
-// Run fetches the JWK Set at once and then keeps it fresh until ctx ends:
-// after each success it waits for the response's max-age, clamped to the
-// refetch and refresh intervals, and after a failure it retries with an
+// Run fetches the JWK Set at once and then keeps it fresh until ctx ends.
+// After a success it waits for the response's max-age, clamped to the
+// refetch and refresh intervals. After a failure it retries with an
 // exponential backoff of at most the refetch interval.
 func (c *Cache) Run(ctx context.Context) {
 	retryDelay := min(firstRetryDelay, c.options.RefetchInterval)
@@ -459,7 +459,7 @@ func (c *Cache) download(ctx context.Context) (time.Duration, string, error) {
 // store replaces the cached keys with keys. It must be called with mu held.
 func (c *Cache) store(keys []verify.Key) error {
 	if len(keys) > c.options.MaxKeys {
-		return fmt.Errorf("the set holds %d usable keys, more than the maximum of %d: raise the key cache size", len(keys), c.options.MaxKeys)
+		return fmt.Errorf("the set contains %d usable keys, more than the maximum of %d: raise --key-cache-size", len(keys), c.options.MaxKeys)
 	}
 
 	current := make(map[string]bool, len(keys))

@@ -295,7 +295,7 @@ func TestCacheRunRefreshesInBackground(t *testing.T) {
 		o.RefetchInterval = 20 * time.Millisecond
 		o.MaxStaleness = time.Minute
 	}, newKey(t, "k1"))
-	// max-age=0 asks for a refresh at every refetch interval.
+	// max-age=0 requests a refresh at every refetch interval.
 	f.issuer.SetCacheControl("max-age=0")
 	f.issuer.SetDown(true)
 

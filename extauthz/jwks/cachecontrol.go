@@ -9,7 +9,7 @@ import (
 
 // refreshDelay returns how long the JWK Set in a response stays fresh: its
 // Cache-Control max-age less its Age (RFC 9111, section 4.2), clamped to
-// [minDelay, maxDelay]. Without max-age the answer is maxDelay, and no-cache
+// [minDelay, maxDelay]. Without max-age the delay is maxDelay, and no-cache
 // or no-store make it minDelay.
 func refreshDelay(header http.Header, minDelay, maxDelay time.Duration) time.Duration {
 	maxAge, found := parseMaxAge(header.Values("Cache-Control"))
@@ -24,7 +24,7 @@ func refreshDelay(header http.Header, minDelay, maxDelay time.Duration) time.Dur
 
 // parseMaxAge finds the max-age directive among Cache-Control values. A
 // no-cache or no-store directive counts as max-age=0. Malformed values are
-// ignored, as RFC 9111 section 4.2.1 asks of caches.
+// ignored, as RFC 9111 section 4.2.1 requires of caches.
 func parseMaxAge(values []string) (time.Duration, bool) {
 	var maxAge time.Duration
 	found := false

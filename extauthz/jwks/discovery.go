@@ -10,7 +10,7 @@ import (
 	"strings"
 )
 
-// DiscoveryPath is where an OpenID provider publishes its metadata
+// DiscoveryPath is the path of an OpenID provider's metadata document
 // (OpenID Connect Discovery 1.0, section 4).
 const DiscoveryPath = "/.well-known/openid-configuration"
 

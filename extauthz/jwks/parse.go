@@ -53,7 +53,7 @@ func ParseKeySet(document []byte) (keys []verify.Key, skipped []SkippedKey, err 
 	}
 
 	if len(keys) == 0 {
-		return nil, skipped, fmt.Errorf("the JWK Set holds %d keys and none of them can verify tokens", len(set.Keys))
+		return nil, skipped, fmt.Errorf("the JWK Set contains %d keys and none of them can verify tokens", len(set.Keys))
 	}
 	return keys, skipped, nil
 }

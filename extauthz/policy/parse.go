@@ -47,7 +47,8 @@ type document struct {
 type ruleSpec struct {
 	ruleFields
 
-	// line is where the rule starts, and fieldLines where each field is.
+	// line is the line the rule starts on, and fieldLines maps each field
+	// name to its line.
 	line       int
 	fieldLines map[string]int
 }

@@ -9,10 +9,10 @@ import (
 // CanonicalPath returns the path of a request target without its query and
 // fragment, after checking that it is in the form the rules are matched
 // against. It rejects paths that an upstream could resolve to another path
-// than the one matched: dot segments, empty segments ("//"), backslashes,
-// percent-encoded characters that decode to "/", "\" or an unreserved
-// character, malformed percent-encoding, and bytes that are not printable
-// ASCII. Envoy's normalize_path and merge_slashes options produce paths that
+// than the one matched. Those contain dot segments, empty segments ("//"),
+// backslashes, percent-encoded characters that decode to "/", "\" or an
+// unreserved character, malformed percent-encoding, or bytes that are not
+// printable ASCII. Envoy's normalize_path and merge_slashes options produce paths that
 // pass.
 func CanonicalPath(target string) (string, error) {
 	path := target

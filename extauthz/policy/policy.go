@@ -1,8 +1,8 @@
 // Package policy decides what each request needs before the sidecar lets it
 // through. A policy is an ordered list of rules read from YAML. The first
-// rule whose path, methods and host match a request decides, and requests
-// that no rule matches get the policy's default, which is deny unless the
-// file says otherwise.
+// rule whose path, methods and host match a request decides. Requests that
+// no rule matches get the policy's default, which is deny unless the file
+// sets another.
 //
 // A policy file looks like this:
 //
@@ -31,7 +31,7 @@ import (
 	"github.com/gatepass/gatepass/shared/scope"
 )
 
-// Access is what a rule requires of a request.
+// Access is the requirement a rule places on a request.
 type Access string
 
 // Kinds of access a rule can grant.
@@ -74,7 +74,7 @@ type Rule struct {
 	// case. A leading "*." matches any subdomain, but not the domain itself.
 	Host string
 
-	// Access is what the rule requires.
+	// Access is the rule's requirement.
 	Access Access
 
 	// AllOf lists scopes a token must all carry, for AccessScopes.

@@ -35,7 +35,7 @@ import (
 	"github.com/gatepass/gatepass/shared/verify"
 )
 
-// AuthorizationService is the gRPC health service name whose status says
+// AuthorizationService is the gRPC health service name whose status reports
 // whether checks can verify tokens: SERVING once keys are fetched and while
 // they are within the maximum staleness. The empty service name reports
 // SERVING whenever the process accepts calls.
@@ -120,8 +120,9 @@ func (s *Server) build(registry *prometheus.Registry) error {
 	}
 
 	s.grpc = grpc.NewServer(
-		// Envoy pings idle HTTP/2 connections. The default policy answers
-		// pings more often than every 5 minutes with GOAWAY.
+		// Envoy pings idle HTTP/2 connections. The default policy closes a
+		// connection with GOAWAY when pings come more often than every 5
+		// minutes.
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	)
 	authv3.RegisterAuthorizationServer(s.grpc, s.authorizer)

@@ -52,7 +52,7 @@ func serveNoop(address string) error {
 }
 
 // startNoop runs this program again as a no-op server in its own process,
-// as the sidecar runs in its own, and waits until it answers a Check.
+// as the sidecar runs in its own, and waits until it responds to a Check.
 func startNoop() (string, func(), error) {
 	self, err := os.Executable()
 	if err != nil {

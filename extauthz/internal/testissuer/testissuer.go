@@ -1,7 +1,7 @@
 // Package testissuer is a stand-in for the gatepass issuer in the sidecar's
-// tests and benchmarks: it signs access tokens with golang-jwt and serves
+// tests and benchmarks. It signs access tokens with golang-jwt and serves
 // their keys as a JWK Set (built with go-jose) and a discovery document on a
-// loopback HTTP server whose answers the test controls.
+// loopback HTTP server whose responses the test controls.
 package testissuer
 
 import (
@@ -129,7 +129,7 @@ func (s *Server) SetCacheControl(value string) {
 	s.cacheControl = value
 }
 
-// SetDown makes every answer a 503 while down is true.
+// SetDown makes every response a 503 while down is true.
 func (s *Server) SetDown(down bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

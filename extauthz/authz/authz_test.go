@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/gatepass/gatepass/extauthz/internal/fakeclock"
 	"github.com/gatepass/gatepass/extauthz/internal/testissuer"
 	"github.com/gatepass/gatepass/extauthz/jwks"
 	"github.com/gatepass/gatepass/extauthz/policy"
@@ -58,30 +58,12 @@ type panickingPolicy struct{}
 
 func (panickingPolicy) Current() *policy.Policy { panic("policy store broke") }
 
-// fakeClock drives the key cache's staleness and refetch limit.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 type fixture struct {
 	issuer *testissuer.Server
 	es256  *testissuer.Key
 	rs256  *testissuer.Key
 	keys   *jwks.Cache
-	clock  *fakeClock
+	clock  *fakeclock.Clock
 	server *Server
 	client authv3.AuthorizationClient
 }
@@ -107,7 +89,7 @@ func newFixture(t testing.TB, options fixtureOptions) *fixture {
 	issuer.SetDown(options.issuerDown)
 
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	clock := &fakeClock{now: time.Now()}
+	clock := fakeclock.New()
 	keys, err := jwks.New(jwks.Options{IssuerURL: issuer.URL(), Logger: logger, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)

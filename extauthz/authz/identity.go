@@ -57,9 +57,10 @@ func (s *Server) newIdentity(token string, accessToken *claims.AccessToken) (*id
 
 // okResponse sets the identity headers that have a value and removes every
 // other identity header, so the upstream receives only what the sidecar
-// vouches for. Setting and removing never name the same header, so the result does
-// not depend on the order in which Envoy applies them. The values follow
-// the order of HeaderNames.list, and all empty means a public request.
+// vouches for. Setting and removing never name the same header, so the
+// result does not depend on the order in which Envoy applies them. The
+// values follow the order of HeaderNames.list, and all empty means a public
+// request.
 func (s *Server) okResponse(values [4]string) *authv3.OkHttpResponse {
 	ok := &authv3.OkHttpResponse{}
 	for i, name := range s.headerNames.list() {

@@ -47,15 +47,23 @@ rules:
     access: public
 `
 
-func TestSidecarWithIssuer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts the issuer and sidecar binaries")
-	}
+// startStack starts an issuer with one credential for reports:read and a
+// sidecar in front of it, and waits until the sidecar has the issuer's keys.
+func startStack(t *testing.T) (*issuer, credential, *sidecar) {
+	t.Helper()
 	iss := newIssuer(t)
 	reader := iss.createCredential(t, "svc-reports", "reports:read")
 	iss.start(t)
 	side := startSidecar(t, iss, policy)
 	side.waitHealth(t, healthpb.HealthCheckResponse_SERVING)
+	return iss, reader, side
+}
+
+func TestSidecarWithIssuer(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts the issuer and sidecar binaries")
+	}
+	iss, reader, side := startStack(t)
 
 	token := iss.token(t, reader)
 
@@ -124,11 +132,7 @@ func TestSidecarKeyRotation(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the issuer and sidecar binaries")
 	}
-	iss := newIssuer(t)
-	reader := iss.createCredential(t, "svc-reports", "reports:read")
-	iss.start(t)
-	side := startSidecar(t, iss, policy)
-	side.waitHealth(t, healthpb.HealthCheckResponse_SERVING)
+	iss, reader, side := startStack(t)
 
 	checked := iss.token(t, reader)
 	requireDecision(t, side.check(t, checked, "/reports/1"), http.StatusOK)
@@ -173,11 +177,7 @@ func TestSidecarIssuerDown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts the issuer and sidecar binaries")
 	}
-	iss := newIssuer(t)
-	reader := iss.createCredential(t, "svc-reports", "reports:read")
-	iss.start(t)
-	side := startSidecar(t, iss, policy)
-	side.waitHealth(t, healthpb.HealthCheckResponse_SERVING)
+	iss, reader, side := startStack(t)
 
 	cached := iss.token(t, reader)
 	requireDecision(t, side.check(t, cached, "/reports/1"), http.StatusOK)

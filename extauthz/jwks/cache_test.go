@@ -12,36 +12,17 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/gatepass/gatepass/extauthz/internal/fakeclock"
 	"github.com/gatepass/gatepass/extauthz/internal/testissuer"
 	"github.com/gatepass/gatepass/shared/verify"
 )
 
 const refetchInterval = 10 * time.Second
 
-// fakeClock is a clock that moves only when the test advances it.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Now()} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 type fixture struct {
 	issuer   *testissuer.Server
 	cache    *Cache
-	clock    *fakeClock
+	clock    *fakeclock.Clock
 	registry *prometheus.Registry
 }
 
@@ -60,7 +41,7 @@ func newFixture(t *testing.T, edit func(*Options), keys ...*testissuer.Key) *fix
 	issuer := testissuer.NewServer(keys...)
 	t.Cleanup(issuer.Close)
 
-	f := &fixture{issuer: issuer, clock: newFakeClock(), registry: prometheus.NewRegistry()}
+	f := &fixture{issuer: issuer, clock: fakeclock.New(), registry: prometheus.NewRegistry()}
 	options := Options{
 		IssuerURL:       issuer.URL(),
 		RefetchInterval: refetchInterval,

@@ -2,29 +2,13 @@ package tokencache
 
 import (
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gatepass/gatepass/extauthz/internal/fakeclock"
 )
-
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 func newCache(t *testing.T, options Options) *Cache[string] {
 	t.Helper()
@@ -37,7 +21,7 @@ func newCache(t *testing.T, options Options) *Cache[string] {
 }
 
 func TestCacheGetSet(t *testing.T) {
-	clock := &fakeClock{now: time.Now()}
+	clock := fakeclock.New()
 	cache := newCache(t, Options{Now: clock.Now})
 
 	key := KeyOf("token-a")

@@ -438,15 +438,15 @@ func TestCheckIdentityHeaders(t *testing.T) {
 func TestCheckHeaderMap(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
 	token := f.sign(t, f.es256, nil)
-	withHeaderMap := func(values ...string) *authv3.CheckRequest {
+	// withHeaderMap sends values as Authorization headers in header_map,
+	// in raw_value when raw is set, as Envoy does with encode_raw_headers.
+	withHeaderMap := func(raw bool, values ...string) *authv3.CheckRequest {
 		request := checkRequest("GET", "/api/x", nil)
 		headerMap := &corev3.HeaderMap{}
-		for i, value := range values {
-			header := &corev3.HeaderValue{Key: "authorization"}
-			if i%2 == 0 {
-				header.Value = value
-			} else {
-				header.RawValue = []byte(value)
+		for _, value := range values {
+			header := &corev3.HeaderValue{Key: "authorization", Value: value}
+			if raw {
+				header = &corev3.HeaderValue{Key: "authorization", RawValue: []byte(value)}
 			}
 			headerMap.Headers = append(headerMap.Headers, header)
 		}
@@ -459,10 +459,11 @@ func TestCheckHeaderMap(t *testing.T) {
 		request    *authv3.CheckRequest
 		wantStatus int
 	}{
-		{name: "one header", request: withHeaderMap("Bearer " + token)},
-		{name: "raw value", request: withHeaderMap("", "Bearer "+token), wantStatus: 400},
-		{name: "two headers", request: withHeaderMap("Bearer "+token, "Bearer "+token), wantStatus: 400},
-		{name: "no header", request: withHeaderMap(), wantStatus: 401},
+		{name: "one header", request: withHeaderMap(false, "Bearer "+token)},
+		{name: "one raw header", request: withHeaderMap(true, "Bearer "+token)},
+		{name: "two headers", request: withHeaderMap(false, "Bearer "+token, "Bearer "+token), wantStatus: 400},
+		{name: "two raw headers", request: withHeaderMap(true, "Bearer "+token, "Basic abc"), wantStatus: 400},
+		{name: "no header", request: withHeaderMap(false), wantStatus: 401},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

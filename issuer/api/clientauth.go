@@ -25,6 +25,10 @@ type clientCredentials struct {
 // header) or client_secret_post (form fields). Using both at once is
 // invalid_request (RFC 6749, section 2.3).
 func extractClientCredentials(c *gin.Context, form tokenForm) (clientCredentials, *tokenError) {
+	headers := c.Request.Header.Values("Authorization")
+	if len(headers) > 1 {
+		return clientCredentials{}, invalidRequest("send one Authorization header")
+	}
 	header := c.GetHeader("Authorization")
 	if header == "" {
 		return clientCredentials{clientID: form.get("client_id"), secret: form.get("client_secret")}, nil
@@ -83,7 +87,7 @@ func (s *Server) authenticateClient(c *gin.Context, form tokenForm) (store.Crede
 		return store.Credential{}, invalidRequest("client_secret is required, in the form or in an HTTP Basic header")
 	}
 
-	limitKeys := [2]string{"client:" + presented.clientID, "addr:" + c.ClientIP()}
+	limitKeys := failureKeys(presented.clientID, c.ClientIP())
 	if wait := max(s.deps.Limiter.RetryAfter(limitKeys[0]), s.deps.Limiter.RetryAfter(limitKeys[1])); wait > 0 {
 		c.Header("Retry-After", retryAfterSeconds(wait))
 		return store.Credential{}, &tokenError{status: http.StatusTooManyRequests, code: errTemporarilyUnavailable,
@@ -100,6 +104,14 @@ func (s *Server) authenticateClient(c *gin.Context, form tokenForm) (store.Crede
 		return store.Credential{}, invalidClient(reason)
 	}
 	return credential, nil
+}
+
+// failureKeys returns the limiter keys of an authentication attempt: the
+// pair of client id and address, and the address alone. Failures are never
+// counted per client id alone, because then anyone who knows a client id
+// could lock that client out from every address.
+func failureKeys(clientID, address string) [2]string {
+	return [2]string{"client:" + clientID + "@" + address, "addr:" + address}
 }
 
 // checkSecret verifies the presented secret. It returns a non-empty reason

@@ -34,7 +34,8 @@ func (s *Server) startRefreshFamily(c *gin.Context, credential store.Credential,
 }
 
 // refreshTokenGrant exchanges a refresh token for a new access token and a
-// new refresh token (RFC 6749, section 6). The spent token's replacement is
+// new refresh token (RFC 6749, section 6). The client authenticates as for
+// the client credentials grant, with any of its active credentials. The spent token's replacement is
 // derived from it, so that concurrent requests inside the grace period all
 // receive the same pair; a later reuse revokes the whole family (RFC 9700,
 // section 4.14.2).
@@ -42,6 +43,10 @@ func (s *Server) refreshTokenGrant(c *gin.Context, form tokenForm) (tokenRespons
 	presented := form.get("refresh_token")
 	if presented == "" {
 		return tokenResponse{}, invalidRequest("refresh_token is required with grant_type=refresh_token")
+	}
+	client, tokenErr := s.authenticateClient(c, form)
+	if tokenErr != nil {
+		return tokenResponse{}, tokenErr
 	}
 	if err := s.deps.Secrets.CheckRefreshToken(presented); err != nil {
 		return tokenResponse{}, invalidGrant("the refresh token is malformed or truncated")
@@ -55,8 +60,8 @@ func (s *Server) refreshTokenGrant(c *gin.Context, form tokenForm) (tokenRespons
 	if err != nil {
 		return tokenResponse{}, s.storageUnavailable(c, "reading refresh token failed", err)
 	}
-	if tokenErr := s.checkRefreshClient(c, form, parent); tokenErr != nil {
-		return tokenResponse{}, tokenErr
+	if client.ClientID != parent.ClientID {
+		return tokenResponse{}, invalidGrant("the refresh token was not issued to this client")
 	}
 
 	credential, err := s.deps.Store.GetCredential(c.Request.Context(), parent.CredentialID)
@@ -68,32 +73,11 @@ func (s *Server) refreshTokenGrant(c *gin.Context, form tokenForm) (tokenRespons
 		return tokenResponse{}, invalidGrant("the credential of this refresh token is no longer active")
 	}
 
-	scopes, tokenErr := narrowScopes(form, parent.Scopes)
+	scopes, tokenErr := narrowScopes(form, parent.Scopes, "the refresh token")
 	if tokenErr != nil {
 		return tokenResponse{}, tokenErr
 	}
 	return s.rotateRefreshToken(c, presented, parent, credential, scopes, now)
-}
-
-// checkRefreshClient authenticates the client of a refresh request when it
-// presents a secret, and in every case binds the token to the client id it
-// was issued to (RFC 6749, section 6).
-func (s *Server) checkRefreshClient(c *gin.Context, form tokenForm, parent store.RefreshToken) *tokenError {
-	presented, err := extractClientCredentials(c, form)
-	if err != nil {
-		return err
-	}
-	if presented.secret != "" {
-		credential, err := s.authenticateClient(c, form)
-		if err != nil {
-			return err
-		}
-		presented.clientID = credential.ClientID
-	}
-	if presented.clientID != "" && presented.clientID != parent.ClientID {
-		return invalidGrant("the refresh token was not issued to this client")
-	}
-	return nil
 }
 
 // rotateRefreshToken signs the new pair and spends the parent in storage.

@@ -24,8 +24,10 @@ func newFakeClock() *fakeClock {
 func (c *fakeClock) Now() time.Time          { return time.Unix(0, c.nanos.Load()) }
 func (c *fakeClock) Advance(d time.Duration) { c.nanos.Add(int64(d)) }
 
-func refreshForm(token string) url.Values {
-	return url.Values{"grant_type": {"refresh_token"}, "refresh_token": {token}, "client_id": {"svc-a"}}
+// refreshForm is a refresh request of client svc-a authenticated with
+// secret.
+func refreshForm(token, secret string) url.Values {
+	return url.Values{"grant_type": {"refresh_token"}, "refresh_token": {token}, "client_id": {"svc-a"}, "client_secret": {secret}}
 }
 
 func TestRefreshConcurrentAndReuse(t *testing.T) {
@@ -48,7 +50,7 @@ func testRefreshConcurrentAndReuse(t *testing.T, backend string) {
 	for i := range parallel {
 		wg.Go(func() {
 			<-start
-			results[i] = ti.postToken(t, refreshForm(first))
+			results[i] = ti.postToken(t, refreshForm(first, value))
 		})
 	}
 	close(start)
@@ -71,20 +73,20 @@ func testRefreshConcurrentAndReuse(t *testing.T, backend string) {
 	for pair := range pairs {
 		second = pair[1]
 	}
-	third := ti.postToken(t, refreshForm(second))
+	third := ti.postToken(t, refreshForm(second, value))
 	if third.status != http.StatusOK {
 		t.Fatalf("rotating the new token: status %d, body %s", third.status, third.body)
 	}
 	thirdToken := third.object(t)["refresh_token"].(string)
 
 	clock.Advance(6 * time.Second)
-	reuse := ti.postToken(t, refreshForm(first))
+	reuse := ti.postToken(t, refreshForm(first, value))
 	if reuse.status != http.StatusBadRequest || reuse.object(t)["error"] != "invalid_grant" {
 		t.Fatalf("reuse after grace: status %d, body %s, want 400 invalid_grant", reuse.status, reuse.body)
 	}
 	assertAuditCount(t, ti.Store, "refresh.reuse_detected", 1)
 
-	revoked := ti.postToken(t, refreshForm(thirdToken))
+	revoked := ti.postToken(t, refreshForm(thirdToken, value))
 	if revoked.status != http.StatusBadRequest {
 		t.Errorf("newest token of a revoked family: status %d, want 400", revoked.status)
 	}
@@ -93,12 +95,13 @@ func testRefreshConcurrentAndReuse(t *testing.T, backend string) {
 func TestRefreshDiesWithCredential(t *testing.T) {
 	ti := startIssuer(t, "sqlite")
 	credentialID, value := ti.createCredential(t, credentialSpec{clientID: "svc-a", scopes: "offline_access"})
+	_, otherValue := ti.createCredential(t, credentialSpec{clientID: "svc-a"})
 	refresh := ti.token(t, "svc-a", value)["refresh_token"].(string)
 
 	if err := ti.Store.RevokeCredential(context.Background(), "svc-a", credentialID, time.Now().UTC()); err != nil {
 		t.Fatal(err)
 	}
-	resp := ti.postToken(t, refreshForm(refresh))
+	resp := ti.postToken(t, refreshForm(refresh, otherValue))
 	if resp.status != http.StatusBadRequest || resp.object(t)["error"] != "invalid_grant" {
 		t.Errorf("refresh after revocation: status %d, body %s, want invalid_grant", resp.status, resp.body)
 	}
@@ -111,21 +114,23 @@ func TestRefreshRejects(t *testing.T) {
 	_, otherValue := ti.createCredential(t, credentialSpec{clientID: "svc-b", scopes: "offline_access"})
 
 	tests := []struct {
-		name      string
-		form      url.Values
-		wantError string
+		name       string
+		form       url.Values
+		wantStatus int
+		wantError  string
 	}{
-		{"other client id", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "client_id": {"svc-b"}}, "invalid_grant"},
-		{"other client's secret", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "client_id": {"svc-b"}, "client_secret": {otherValue}}, "invalid_grant"},
-		{"scope beyond the grant", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "scope": {"read"}}, "invalid_scope"},
-		{"unknown token", refreshForm(ti.Secrets.NewRefreshToken()), "invalid_grant"},
-		{"truncated token", refreshForm(refresh[:len(refresh)-2]), "invalid_grant"},
+		{"no client authentication", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "client_id": {"svc-a"}}, 400, "invalid_request"},
+		{"wrong secret", refreshForm(refresh, otherValue), 401, "invalid_client"},
+		{"other client's credentials", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}, "client_id": {"svc-b"}, "client_secret": {otherValue}}, 400, "invalid_grant"},
+		{"scope beyond the grant", withScope(refreshForm(refresh, value), "read"), 400, "invalid_scope"},
+		{"unknown token", refreshForm(ti.Secrets.NewRefreshToken(), value), 400, "invalid_grant"},
+		{"truncated token", refreshForm(refresh[:len(refresh)-2], value), 400, "invalid_grant"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			resp := ti.postToken(t, tt.form)
-			if resp.status != http.StatusBadRequest || resp.object(t)["error"] != tt.wantError {
-				t.Errorf("status %d, body %s, want 400 %s", resp.status, resp.body, tt.wantError)
+			if resp.status != tt.wantStatus || resp.object(t)["error"] != tt.wantError {
+				t.Errorf("status %d, body %s, want %d %s", resp.status, resp.body, tt.wantStatus, tt.wantError)
 			}
 		})
 	}
@@ -140,4 +145,9 @@ func assertAuditCount(t *testing.T, st store.Store, action string, want int) {
 	if len(events) != want {
 		t.Errorf("%d %s audit events, want %d", len(events), action, want)
 	}
+}
+
+func withScope(form url.Values, scopes string) url.Values {
+	form.Set("scope", scopes)
+	return form
 }

@@ -89,7 +89,7 @@ func (s *Server) clientCredentialsGrant(c *gin.Context, form tokenForm) (tokenRe
 		return tokenResponse{}, err
 	}
 
-	scopes, err := narrowScopes(form, credential.Scopes)
+	scopes, err := narrowScopes(form, credential.Scopes, "the credential")
 	if err != nil {
 		return tokenResponse{}, err
 	}
@@ -121,7 +121,7 @@ func (s *Server) clientCredentialsGrant(c *gin.Context, form tokenForm) (tokenRe
 
 // narrowScopes applies the optional scope parameter (RFC 6749, section 3.3):
 // absent means every scope held; present must be a subset of held.
-func narrowScopes(form tokenForm, held []string) (scope.Set, *tokenError) {
+func narrowScopes(form tokenForm, held []string, holder string) (scope.Set, *tokenError) {
 	heldSet, err := scope.FromList(held)
 	if err != nil {
 		return nil, &tokenError{status: http.StatusInternalServerError, code: errServerError, description: "stored scopes are invalid"}
@@ -135,7 +135,7 @@ func narrowScopes(form tokenForm, held []string) (scope.Set, *tokenError) {
 		return nil, invalidScope(err.Error())
 	}
 	if missing := heldSet.Missing(requested); len(missing) > 0 {
-		return nil, invalidScope("the credential does not hold the scopes: " + missing.String())
+		return nil, invalidScope(holder + " does not hold the scopes: " + missing.String())
 	}
 	return requested, nil
 }
@@ -143,6 +143,11 @@ func narrowScopes(form tokenForm, held []string) (scope.Set, *tokenError) {
 // signAccessToken signs an RFC 9068 access token for credential.
 func (s *Server) signAccessToken(credential store.Credential, scopes scope.Set, now time.Time) (string, time.Time, error) {
 	expiresAt := now.Add(s.config.TokenTTL)
+	if credential.ExpiresAt != nil && credential.ExpiresAt.Before(expiresAt) {
+		// A token never outlives its credential, also where it is verified
+		// offline.
+		expiresAt = credential.ExpiresAt.Truncate(time.Second)
+	}
 	accessClaims := claims.AccessToken{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    s.config.IssuerURL,

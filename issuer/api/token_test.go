@@ -168,7 +168,9 @@ func testTokenRejects(t *testing.T, backend string) {
 		{name: "scope not held", contentType: formType, body: form("client_id", "svc-a", "client_secret", value, "scope", "read admin"), wantStatus: 400, wantError: "invalid_scope"},
 		{name: "malformed scope", contentType: formType, body: form("client_id", "svc-a", "client_secret", value, "scope", `re"ad`), wantStatus: 400, wantError: "invalid_scope"},
 		{name: "refresh grant without token", contentType: formType, body: form("grant_type", "refresh_token", "client_id", "svc-a"), wantStatus: 400, wantError: "invalid_request"},
-		{name: "refresh grant with garbage", contentType: formType, body: form("grant_type", "refresh_token", "refresh_token", "garbage"), wantStatus: 400, wantError: "invalid_grant"},
+		{name: "refresh grant with garbage", contentType: formType, body: form("grant_type", "refresh_token", "refresh_token", "garbage", "client_id", "svc-a", "client_secret", value), wantStatus: 400, wantError: "invalid_grant"},
+		{name: "refresh grant without client", contentType: formType, body: form("grant_type", "refresh_token", "refresh_token", "garbage"), wantStatus: 400, wantError: "invalid_request"},
+		{name: "two Authorization headers", contentType: formType, body: form(), headers: []string{"Authorization", basic("svc-a", value), "Authorization", basic("svc-b", otherValue)}, wantStatus: 400, wantError: "invalid_request"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

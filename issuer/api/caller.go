@@ -95,9 +95,18 @@ func (s *Server) checkAdminToken(c *gin.Context, presented []string) (caller, bo
 		return caller{}, false
 	}
 
+	limitKey := "admin:" + c.ClientIP()
+	if wait := s.deps.Limiter.RetryAfter(limitKey); wait > 0 {
+		c.Header("Retry-After", retryAfterSeconds(wait))
+		writeDetail(c, http.StatusTooManyRequests, "too many invalid X-Admin-Token attempts; retry after "+retryAfterSeconds(wait)+" seconds")
+		return caller{}, false
+	}
+
 	presentedHash := sha256.Sum256([]byte(strings.Join(presented, ",")))
 	if subtle.ConstantTimeCompare(presentedHash[:], s.adminHash[:]) != 1 {
 		s.deps.Logger.WarnContext(c, "invalid admin token presented", "remote_addr", c.ClientIP(), "path", c.FullPath())
+		s.deps.Metrics.authFailures.Inc()
+		delayResponse(c, s.deps.Limiter.Fail(limitKey))
 		writeDetail(c, http.StatusUnauthorized, "invalid X-Admin-Token")
 		return caller{}, false
 	}

@@ -160,7 +160,12 @@ func (s *Server) recordAuthFailure(c *gin.Context, limitKeys [2]string, clientID
 	s.deps.Metrics.authFailures.Inc()
 	s.deps.Logger.InfoContext(c, "client authentication failed", "client_id", clientID, "remote_addr", c.ClientIP(), "reason", reason)
 
-	delay := max(s.deps.Limiter.Fail(limitKeys[0]), s.deps.Limiter.Fail(limitKeys[1]))
+	delayResponse(c, max(s.deps.Limiter.Fail(limitKeys[0]), s.deps.Limiter.Fail(limitKeys[1])))
+}
+
+// delayResponse holds the response back by delay, or until the client goes
+// away.
+func delayResponse(c *gin.Context, delay time.Duration) {
 	if delay <= 0 {
 		return
 	}

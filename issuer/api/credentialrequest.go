@@ -28,8 +28,9 @@ const (
 )
 
 // idPattern is the syntax of client ids: 1 to 64 letters, digits, '.', '_',
-// '-' or '@'.
-var idPattern = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`)
+// '-' or '@', starting with a letter or digit, so that no id is a path dot
+// segment or reads as a command-line flag.
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
 
 // typePattern is the syntax of credential types.
 var typePattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,32}$`)
@@ -59,8 +60,8 @@ func readCreateCredentialRequest(c *gin.Context) (createCredentialRequest, bool)
 	}
 
 	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil {
-		writeValidationError(c, "the body must be a JSON object: "+jsonProblem(err), "value_error.jsondecode", "body")
+	if err := json.Unmarshal(body, &fields); err != nil || fields == nil {
+		writeValidationError(c, "the body must be a JSON object"+jsonProblem(err), "value_error.jsondecode", "body")
 		return request, false
 	}
 
@@ -86,6 +87,10 @@ func readCreateCredentialRequest(c *gin.Context) (createCredentialRequest, bool)
 
 // readJSONBody reads a bounded body and checks its media type.
 func readJSONBody(c *gin.Context) ([]byte, bool) {
+	if c.Request.ContentLength > maxCredentialBodyBytes {
+		writeDetail(c, http.StatusRequestEntityTooLarge, "request body is larger than 64 KiB")
+		return nil, false
+	}
 	if contentType := c.GetHeader("Content-Type"); contentType != "" {
 		mediaType, _, err := mime.ParseMediaType(contentType)
 		if err != nil || mediaType != "application/json" {
@@ -197,13 +202,14 @@ func decodePermissions(raw json.RawMessage, errs *validationErrors) [][]string {
 	return permissions
 }
 
-// jsonProblem shortens a decoding error for a response.
+// jsonProblem describes a decoding error for a response, without Go type
+// names, as a suffix to "the body must be a JSON object".
 func jsonProblem(err error) string {
 	var syntaxErr *json.SyntaxError
 	if errors.As(err, &syntaxErr) {
-		return fmt.Sprintf("%v at offset %d", syntaxErr, syntaxErr.Offset)
+		return fmt.Sprintf(": %v at offset %d", syntaxErr, syntaxErr.Offset)
 	}
-	return err.Error()
+	return ""
 }
 
 func intPointer(v int) *int { return &v }

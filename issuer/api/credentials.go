@@ -35,7 +35,7 @@ type createdCredential struct {
 func clientIDParam(c *gin.Context) (string, bool) {
 	clientID := c.Param("client_id")
 	if !ValidClientID(clientID) {
-		writeValidationError(c, "client id must be 1 to 64 letters, digits, '.', '_', '-' or '@'", "value_error.str.regex", "path", "client_id")
+		writeValidationError(c, "client id must be 1 to 64 letters, digits, '.', '_', '-' or '@', starting with a letter or digit", "value_error.str.regex", "path", "client_id")
 		return "", false
 	}
 	return clientID, true

@@ -148,6 +148,8 @@ func testCrossClientAccess(t *testing.T, backend string) {
 		{"admin lists unknown client", http.MethodGet, "/clients/nobody/credentials", "", []string{"X-Admin-Token", testAdminToken}, 404},
 		{"admin revokes unknown credential", http.MethodDelete, "/clients/svc-a/credentials/0123456789abcdef0123456789abcdef", "", []string{"X-Admin-Token", testAdminToken}, 404},
 		{"invalid client id in path", http.MethodGet, "/clients/bad%20id!/credentials", "", []string{"X-Admin-Token", testAdminToken}, 422},
+		{"dot segment client id", http.MethodPost, "/clients/%2e%2e/credentials", "{}", []string{"X-Admin-Token", testAdminToken}, 422},
+		{"flag-like client id", http.MethodPost, "/clients/--help/credentials", "{}", []string{"X-Admin-Token", testAdminToken}, 422},
 		{"overlong client id in path", http.MethodGet, "/clients/" + strings.Repeat("a", 65) + "/credentials", "", []string{"X-Admin-Token", testAdminToken}, 422},
 		{"admin creates for new client", http.MethodPost, "/clients/svc-new/credentials", "{}", []string{"X-Admin-Token", testAdminToken}, 200},
 		{"writer revokes other via cookie", http.MethodDelete, "/clients/svc-a/credentials/" + targetB, "", []string{"Cookie", "access_token=" + tokenWriterA}, 401},
@@ -180,6 +182,7 @@ func TestCreateCredentialValidation(t *testing.T) {
 	}{
 		{"malformed JSON", `{"type":`, 422, "body"},
 		{"array body", `[]`, 422, "body"},
+		{"null body", `null`, 422, "body"},
 		{"type not a string", `{"type":5}`, 422, "body.type"},
 		{"type with spaces", `{"type":"a b"}`, 422, "body.type"},
 		{"expires_in_days string", `{"expires_in_days":"90"}`, 422, "body.expires_in_days"},
@@ -277,5 +280,25 @@ func TestSelfServiceCredentialLimits(t *testing.T) {
 				t.Errorf("expires_in_days = %v, want %v", got, tt.wantDays)
 			}
 		})
+	}
+}
+
+func TestAdminTokenGuessesAreLimited(t *testing.T) {
+	ti := startIssuer(t, "sqlite", withAuthBurst(5))
+
+	var last response
+	for i := range 6 {
+		last = do(t, newRequest(t, http.MethodGet, ti.URL+"/clients/svc-a/credentials", "", "", "X-Admin-Token", "guess-"+strconv.Itoa(i)))
+		if last.status == http.StatusTooManyRequests {
+			break
+		}
+	}
+	if last.status != http.StatusTooManyRequests || last.header.Get("Retry-After") == "" {
+		t.Fatalf("after repeated wrong admin tokens: status %d, Retry-After %q, want 429 with Retry-After", last.status, last.header.Get("Retry-After"))
+	}
+
+	resp := do(t, newRequest(t, http.MethodGet, ti.URL+"/clients/svc-a/credentials", "", "", "X-Admin-Token", testAdminToken))
+	if resp.status != http.StatusTooManyRequests {
+		t.Errorf("right admin token while blocked: status %d, want 429 until the limit drains", resp.status)
 	}
 }

@@ -43,7 +43,17 @@ func (f tokenForm) has(name string) bool {
 // clients expect FastAPI's answer), and 400 invalid_request for repeated or
 // oversize parameters (RFC 6749, section 3.2).
 func readTokenForm(c *gin.Context) (tokenForm, bool) {
-	mediaType, _, err := mime.ParseMediaType(c.GetHeader("Content-Type"))
+	if c.Request.ContentLength > maxFormBytes {
+		writeFormTooLarge(c)
+		return tokenForm{}, false
+	}
+	contentType := c.GetHeader("Content-Type")
+	if contentType == "" && c.Request.ContentLength == 0 {
+		// An empty body is a complete request when HTTP Basic carries the
+		// client and grant_type takes its default.
+		return tokenForm{values: url.Values{}}, true
+	}
+	mediaType, _, err := mime.ParseMediaType(contentType)
 	if err != nil || mediaType != "application/x-www-form-urlencoded" {
 		writeValidationError(c, "the body must be form data (Content-Type: application/x-www-form-urlencoded)", "value_error.content_type", "body")
 		return tokenForm{}, false
@@ -53,7 +63,7 @@ func readTokenForm(c *gin.Context) (tokenForm, bool) {
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):
-		writeDetail(c, http.StatusRequestEntityTooLarge, "request body is larger than 8 KiB")
+		writeFormTooLarge(c)
 		return tokenForm{}, false
 	case err != nil:
 		writeTokenError(c, invalidRequest("could not read the request body"))
@@ -70,6 +80,13 @@ func readTokenForm(c *gin.Context) (tokenForm, bool) {
 		return tokenForm{}, false
 	}
 	return tokenForm{values: values}, true
+}
+
+// writeFormTooLarge answers 413 in the token endpoint's error shape.
+func writeFormTooLarge(c *gin.Context) {
+	c.Header("Cache-Control", "no-store")
+	description := "the request body is larger than 8 KiB"
+	c.AbortWithStatusJSON(http.StatusRequestEntityTooLarge, oauthError{Error: errInvalidRequest, Description: description, Detail: description})
 }
 
 // checkFormValues enforces that no parameter repeats and none is oversize.

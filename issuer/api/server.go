@@ -167,21 +167,29 @@ func (s *Server) Handler() (http.Handler, error) {
 	router.Use(s.recoverPanics, s.deps.Metrics.middleware)
 
 	router.POST("/token", s.handleToken)
-	router.GET("/jwks", s.handleJWKS)
-	router.GET("/.well-known/openid-configuration", s.handleMetadata)
-	router.GET("/.well-known/oauth-authorization-server", s.handleMetadata)
-	router.GET("/health", s.handleHealth)
-	router.GET("/health/ready", s.handleReady)
-	router.GET("/me", s.handleMe)
+	getAndHead(router, "/jwks", s.handleJWKS)
+	getAndHead(router, "/.well-known/openid-configuration", s.handleMetadata)
+	getAndHead(router, "/.well-known/oauth-authorization-server", s.handleMetadata)
+	getAndHead(router, "/health", s.handleHealth)
+	getAndHead(router, "/health/ready", s.handleReady)
+	getAndHead(router, "/me", s.handleMe)
 
 	credentials := router.Group("/clients/:client_id/credentials")
-	credentials.GET("", s.handleListCredentials)
+	getAndHead(credentials, "", s.handleListCredentials)
 	credentials.POST("", s.handleCreateCredential)
 	credentials.DELETE("/:credential_id", s.handleRevokeCredential)
 
 	router.NoRoute(func(c *gin.Context) { writeDetail(c, http.StatusNotFound, "not found") })
 	router.NoMethod(func(c *gin.Context) { writeDetail(c, http.StatusMethodNotAllowed, "method not allowed") })
 	return router, nil
+}
+
+// getAndHead routes GET and HEAD of path to handler, because HEAD must
+// answer like GET without a body (RFC 9110, section 9.3.2) and gin does not
+// derive it. net/http drops the body of a HEAD response.
+func getAndHead(routes gin.IRoutes, path string, handler gin.HandlerFunc) {
+	routes.GET(path, handler)
+	routes.HEAD(path, handler)
 }
 
 // recoverPanics turns a panic into a logged 500, so one bad request never

@@ -251,3 +251,23 @@ func TestTokenHeader(t *testing.T) {
 		t.Errorf("header = %v, want typ at+jwt, alg ES256 and a kid", parsed.Header)
 	}
 }
+
+func TestTokenEmptyBodyWithBasic(t *testing.T) {
+	ti := startIssuer(t, "sqlite")
+	_, value := ti.createCredential(t, credentialSpec{clientID: "svc-a"})
+
+	request := newRequest(t, http.MethodPost, ti.URL+"/token", "", "", "Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte("svc-a:"+value)))
+	if resp := do(t, request); resp.status != http.StatusOK {
+		t.Errorf("empty body with Basic: status %d, body %s, want 200", resp.status, resp.body)
+	}
+}
+
+func TestHeadOnGetEndpoints(t *testing.T) {
+	ti := startIssuer(t, "sqlite")
+	for _, path := range []string{"/health", "/health/ready", "/jwks", "/.well-known/openid-configuration"} {
+		resp := do(t, newRequest(t, http.MethodHead, ti.URL+path, "", ""))
+		if resp.status != http.StatusOK || len(resp.body) != 0 {
+			t.Errorf("HEAD %s: status %d with %d body bytes, want 200 and no body", path, resp.status, len(resp.body))
+		}
+	}
+}

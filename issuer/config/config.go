@@ -18,6 +18,10 @@ import (
 	"github.com/gatepass/gatepass/issuer/secret"
 )
 
+// minAdminTokenLength is the shortest accepted administrator token, so the
+// header cannot be guessed.
+const minAdminTokenLength = 24
+
 // Config holds every issuer setting.
 type Config struct {
 	IssuerURL         string
@@ -112,6 +116,9 @@ func (c *Config) Validate() error {
 	}
 	if c.LastUsedFlush <= 0 {
 		problems = append(problems, fmt.Errorf("--last-used-flush %v must be positive", c.LastUsedFlush))
+	}
+	if c.AdminToken != "" && len(c.AdminToken) < minAdminTokenLength {
+		problems = append(problems, fmt.Errorf("GATEPASS_ADMIN_TOKEN is %d characters long, the minimum is %d; generate one with: head -c 32 /dev/urandom | base64", len(c.AdminToken), minAdminTokenLength))
 	}
 	if c.IsPostgres() && c.KeyEncryptionKey == "" {
 		problems = append(problems, errors.New("GATEPASS_KEY_ENCRYPTION_KEY is required with PostgreSQL, because every replica must decrypt the same signing keys; generate one with: head -c 32 /dev/urandom | base64"))

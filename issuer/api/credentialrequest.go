@@ -35,6 +35,16 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$`)
 // typePattern is the syntax of credential types.
 var typePattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,32}$`)
 
+// ValidCredentialType reports whether t follows the credential type syntax:
+// 1 to 32 letters, digits, '.', '_' or '-'.
+func ValidCredentialType(t string) bool {
+	return typePattern.MatchString(t)
+}
+
+// MaxCredentialDays is the longest credential lifetime a request may ask
+// for, about 100 years.
+const MaxCredentialDays = maxExpiresInDays
+
 // ValidClientID reports whether id follows the client id syntax.
 func ValidClientID(id string) bool {
 	return idPattern.MatchString(id)

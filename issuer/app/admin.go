@@ -27,6 +27,33 @@ type NewCredential struct {
 
 	// RegisterClient creates the client if it does not exist.
 	RegisterClient bool
+
+	// Actor names who creates the credential in the audit event; empty
+	// means the command line.
+	Actor string
+}
+
+func (n NewCredential) actor() string {
+	if n.Actor == "" {
+		return operatorActor
+	}
+	return n.Actor
+}
+
+// credentialLifetime checks a requested lifetime and applies the
+// configured cap, which also applies to "no expiry" (zero).
+func (i *Issuer) credentialLifetime(requested time.Duration) (time.Duration, error) {
+	longest := time.Duration(api.MaxCredentialDays) * 24 * time.Hour
+	if requested < 0 || requested > longest {
+		return 0, fmt.Errorf("invalid credential lifetime %v: use 0 for no expiry or a positive duration up to %d days", requested, api.MaxCredentialDays)
+	}
+	if days := i.Config.MaxCredentialDays; days > 0 {
+		capped := time.Duration(days) * 24 * time.Hour
+		if requested == 0 || requested > capped {
+			return capped, nil
+		}
+	}
+	return requested, nil
 }
 
 // CreatedCredential is a new credential with its secret, shown once.
@@ -71,9 +98,16 @@ func (i *Issuer) CreateCredential(ctx context.Context, request NewCredential) (C
 	if !api.ValidClientID(request.ClientID) {
 		return CreatedCredential{}, fmt.Errorf("invalid client id %q: use 1 to 64 letters, digits, '.', '_', '-' or '@'", request.ClientID)
 	}
+	if !api.ValidCredentialType(request.Type) {
+		return CreatedCredential{}, fmt.Errorf("invalid credential type %q: use 1 to 32 letters, digits, '.', '_' or '-'", request.Type)
+	}
 	scopes, err := scope.FromList(request.Scopes)
 	if err != nil {
 		return CreatedCredential{}, fmt.Errorf("scopes: %w", err)
+	}
+	expiresIn, err := i.credentialLifetime(request.ExpiresIn)
+	if err != nil {
+		return CreatedCredential{}, err
 	}
 
 	now := time.Now().UTC().Truncate(time.Microsecond)
@@ -90,12 +124,12 @@ func (i *Issuer) CreateCredential(ctx context.Context, request NewCredential) (C
 	if credential.Permissions == nil {
 		credential.Permissions = [][]string{}
 	}
-	if request.ExpiresIn > 0 {
-		expiresAt := now.Add(request.ExpiresIn)
+	if expiresIn > 0 {
+		expiresAt := now.Add(expiresIn)
 		credential.ExpiresAt = &expiresAt
 	}
 
-	event := store.AuditEvent{Time: now, Actor: operatorActor, Action: "credential.created", ClientID: request.ClientID, CredentialID: credentialID,
+	event := store.AuditEvent{Time: now, Actor: request.actor(), Action: "credential.created", ClientID: request.ClientID, CredentialID: credentialID,
 		Detail: "type=" + request.Type + " scopes=" + scopes.String()}
 	err = i.Store.CreateCredential(ctx, credential, store.CreateCredentialOptions{RegisterClient: request.RegisterClient}, event)
 	if errors.Is(err, store.ErrNotFound) {
@@ -121,6 +155,7 @@ func (i *Issuer) Bootstrap(ctx context.Context) (*CreatedCredential, error) {
 		Scopes:         []string{api.OfflineAccessScope, api.ScopeCredentialsRead, api.ScopeCredentialsWrite},
 		RegisterClient: true,
 		ExpiresIn:      90 * 24 * time.Hour,
+		Actor:          "system:first-start",
 	})
 	if err != nil {
 		return nil, fmt.Errorf("creating the first client: %w", err)

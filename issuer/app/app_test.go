@@ -186,3 +186,55 @@ func TestShutdownFlushesLastUsed(t *testing.T) {
 		t.Error("last_used_at still empty after a clean shutdown, want the pending use flushed")
 	}
 }
+
+func TestCreateCredentialChecksRequest(t *testing.T) {
+	ctx := context.Background()
+	cfg := config.Bind(pflag.NewFlagSet("test", pflag.ContinueOnError))
+	cfg.DatabaseURL = filepath.Join(t.TempDir(), "gatepass.db")
+	cfg.MaxCredentialDays = 10
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	issuer, err := app.Open(ctx, cfg, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer issuer.Close()
+
+	tests := []struct {
+		name     string
+		request  app.NewCredential
+		wantErr  bool
+		wantDays int
+	}{
+		{name: "no expiry is capped", request: app.NewCredential{Type: "interactive"}, wantDays: 10},
+		{name: "long lifetime is capped", request: app.NewCredential{Type: "interactive", ExpiresIn: 365 * 24 * time.Hour}, wantDays: 10},
+		{name: "short lifetime kept", request: app.NewCredential{Type: "interactive", ExpiresIn: 48 * time.Hour}, wantDays: 2},
+		{name: "negative lifetime", request: app.NewCredential{Type: "interactive", ExpiresIn: -5 * time.Hour}, wantErr: true},
+		{name: "type with newline", request: app.NewCredential{Type: "x\ny"}, wantErr: true},
+		{name: "empty type", request: app.NewCredential{}, wantErr: true},
+		{name: "invalid scope", request: app.NewCredential{Type: "interactive", Scopes: []string{`a"b`}}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.request.ClientID = "svc-a"
+			tt.request.RegisterClient = true
+			created, err := issuer.CreateCredential(ctx, tt.request)
+			if tt.wantErr {
+				if err == nil {
+					t.Fatalf("CreateCredential(%+v) succeeded, want an error", tt.request)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if created.ExpiresAt == nil {
+				t.Fatalf("credential has no expiry, want %d days", tt.wantDays)
+			}
+			if days := int(time.Until(*created.ExpiresAt).Round(time.Hour) / (24 * time.Hour)); days != tt.wantDays {
+				t.Errorf("expires in %d days, want %d", days, tt.wantDays)
+			}
+		})
+	}
+}

@@ -21,9 +21,25 @@ FROM credentials c JOIN clients cl ON cl.id = c.client_id`
 
 func scanCredential(row pgx.Row) (store.Credential, error) {
 	var c store.Credential
-	err := row.Scan(&c.ID, &c.ClientID, &c.Type, &c.SecretHash, &c.Scopes, &c.Permissions,
-		&c.CreatedAt, &c.ExpiresAt, &c.LastUsedAt, &c.RevokedAt, &c.ClientDisabled)
+	err := row.Scan(credentialRow{&c})
 	return c, err
+}
+
+// credentialRow scans a selectCredential row into credential with scan
+// plans cached on the connection, because GetCredential runs on every
+// token request.
+type credentialRow struct {
+	credential *store.Credential
+}
+
+// credentialScanPlans is the connection custom data key of the plans.
+const credentialScanPlans = "gatepass.credential"
+
+// ScanRow implements pgx.RowScanner.
+func (r credentialRow) ScanRow(rows pgx.Rows) error {
+	c := r.credential
+	return scanCached(rows, credentialScanPlans, []any{&c.ID, &c.ClientID, &c.Type, &c.SecretHash, &c.Scopes, &c.Permissions,
+		&c.CreatedAt, &c.ExpiresAt, &c.LastUsedAt, &c.RevokedAt, &c.ClientDisabled})
 }
 
 // CreateCredential stores a credential; ErrConflict if its id exists,

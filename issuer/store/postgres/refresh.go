@@ -116,12 +116,12 @@ func (s *Store) RotateRefreshToken(ctx context.Context, parentHash []byte, child
 		}
 		owner.ID, owner.ClientID = parent.CredentialID, parent.ClientID
 
-		step, err := nextRotationStep(parent, owner, now, grace)
+		step, err := store.NextRotationStep(parent, owner, now, grace)
 		if err != nil {
 			return err
 		}
 		switch step {
-		case stepReplay:
+		case store.RotationReplay:
 			replayed, err := scanRefreshToken(tx.QueryRow(ctx,
 				`SELECT `+refreshTokenColumns+` FROM refresh_tokens WHERE parent_hash = $1`, parentHash))
 			if err != nil {
@@ -130,14 +130,14 @@ func (s *Store) RotateRefreshToken(ctx context.Context, parentHash []byte, child
 			rotation = store.Rotation{Token: replayed, Replayed: true}
 			return nil
 
-		case stepRevokeFamily:
+		case store.RotationRevokeFamily:
 			_, err := tx.Exec(ctx,
 				`UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL`,
 				now, parent.FamilyID)
 			if err != nil {
 				return fmt.Errorf("revoke refresh token family %s: %w", parent.FamilyID, err)
 			}
-			event := reuseEvent(parent, now, grace)
+			event := store.ReuseEvent(parent, now, grace)
 			reuse = &event
 			return insertAudit(ctx, tx, []store.AuditEvent{event})
 		}

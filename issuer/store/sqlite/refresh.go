@@ -98,12 +98,12 @@ func (s *Store) RotateRefreshToken(ctx context.Context, parentHash []byte, child
 		}
 		owner.ID, owner.ClientID = parent.CredentialID, parent.ClientID
 
-		step, err := nextRotationStep(parent, owner, now, grace)
+		step, err := store.NextRotationStep(parent, owner, now, grace)
 		if err != nil {
 			return err
 		}
 		switch step {
-		case stepReplay:
+		case store.RotationReplay:
 			replayed, err := scanRefreshToken(tx.QueryRowContext(ctx,
 				`SELECT `+refreshTokenColumns+` FROM refresh_tokens WHERE parent_hash = ?`, parentHash))
 			if err != nil {
@@ -112,14 +112,14 @@ func (s *Store) RotateRefreshToken(ctx context.Context, parentHash []byte, child
 			rotation = store.Rotation{Token: replayed, Replayed: true}
 			return nil
 
-		case stepRevokeFamily:
+		case store.RotationRevokeFamily:
 			_, err := tx.ExecContext(ctx,
 				`UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL`,
 				micros(now), parent.FamilyID)
 			if err != nil {
 				return fmt.Errorf("revoke refresh token family %s: %w", parent.FamilyID, err)
 			}
-			event := reuseEvent(parent, now, grace)
+			event := store.ReuseEvent(parent, now, grace)
 			reuse = &event
 			return insertAudit(ctx, tx, []store.AuditEvent{event})
 		}

@@ -3,19 +3,21 @@ package bench
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
+	"runtime"
 	"testing"
 	"time"
 )
 
 // BenchmarkTokenHandler measures the server side of POST /token on each
-// backend without the network: one request at a time through the issuer's
-// whole handler (routing, gin, form parsing, storage, signing, JSON). Its
-// allocs/op and B/op are the server's allocations per token, apart from
-// the few that net/http makes per request to read it off the connection.
-// Its cpu-us/op is the CPU time the process spent per request, which
-// unlike ns/op leaves out time spent waiting for Postgres or for a CPU
-// that other programs hold.
+// backend without the network: Clients goroutines call the issuer's whole
+// handler (routing, gin, form parsing, storage, signing, JSON) in-process
+// with one shared credential. Its allocs/op and B/op are the server's
+// allocations per token, apart from what net/http allocates to read a
+// request off the connection and write the response. Its cpu-us/op is the
+// CPU time the process spent per request. Unlike ns/op, it leaves out the
+// time that other programs, Postgres among them, hold the CPUs.
 func BenchmarkTokenHandler(b *testing.B) {
 	for _, backend := range backends {
 		b.Run(backend.name, func(b *testing.B) {
@@ -28,29 +30,56 @@ func BenchmarkTokenHandler(b *testing.B) {
 			}
 			form := createForms(b, issuer, 1)[0]
 
-			request, err := http.NewRequestWithContext(b.Context(), http.MethodPost, "http://127.0.0.1:8080/token", nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			request.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			request.RemoteAddr = "127.0.0.1:40000"
-			body := &formBody{}
-			writer := &discardWriter{header: http.Header{}}
-
-			b.ReportAllocs()
-			cpuBefore, cpuErr := SampleCPU()
-			for b.Loop() {
-				body.Reset(form)
-				request.Body = body
-				writer.reset()
-				handler.ServeHTTP(writer, request)
-				if writer.status != http.StatusOK || !bytes.HasPrefix(writer.body.Bytes(), accessTokenField) {
-					b.Fatalf("POST /token: status %d, body %.200q", writer.status, writer.body.Bytes())
-				}
-			}
-			reportCPUPerOp(b, cpuBefore, cpuErr)
+			b.Run(fmt.Sprintf("clients=%d", Clients), func(b *testing.B) {
+				b.SetParallelism((Clients + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+				b.ReportAllocs()
+				cpuBefore, cpuErr := SampleCPU()
+				b.RunParallel(func(pb *testing.PB) {
+					call := newHandlerCall(b, form)
+					for pb.Next() {
+						if err := call.serve(handler); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+				b.StopTimer()
+				reportCPUPerOp(b, cpuBefore, cpuErr)
+			})
 		})
 	}
+}
+
+// handlerCall is one goroutine's token request and response writer, reused
+// from call to call so that they add no allocations.
+type handlerCall struct {
+	form    []byte
+	request *http.Request
+	body    *formBody
+	writer  *discardWriter
+}
+
+func newHandlerCall(b *testing.B, form []byte) *handlerCall {
+	request, err := http.NewRequestWithContext(b.Context(), http.MethodPost, "http://127.0.0.1:8080/token", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	request.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	request.RemoteAddr = "127.0.0.1:40000"
+	return &handlerCall{form: form, request: request, body: &formBody{}, writer: &discardWriter{header: http.Header{}}}
+}
+
+// serve sends the request through handler and checks that the response
+// is a token response.
+func (c *handlerCall) serve(handler http.Handler) error {
+	c.body.Reset(c.form)
+	c.request.Body = c.body
+	c.writer.reset()
+	handler.ServeHTTP(c.writer, c.request)
+	if c.writer.status != http.StatusOK || !bytes.HasPrefix(c.writer.body.Bytes(), accessTokenField) {
+		return fmt.Errorf("POST /token: status %d, body %.200q", c.writer.status, c.writer.body.Bytes())
+	}
+	return nil
 }
 
 // formBody is a request body that can be rewound without allocating.

@@ -81,7 +81,7 @@ func Render(run Run) string {
 	}
 
 	out.WriteString("\nTokens/s, p50 and p99 come from BenchmarkToken: real HTTP on loopback to an issuer started by `app.Open` and `ServeListener`. ")
-	out.WriteString("The server columns come from BenchmarkTokenHandler, which calls the issuer's whole handler in-process, one request at a time, ")
+	out.WriteString("The server columns come from BenchmarkTokenHandler, which calls the issuer's whole handler in-process from as many goroutines as there are clients, ")
 	out.WriteString("and so leave out what net/http spends to read a request off the connection and write the response. ")
 	out.WriteString("Server CPU/request is the CPU time of the process per request, garbage collection included. ")
 	out.WriteString("Unlike wall time, it does not grow when other programs hold the CPUs. ")
@@ -92,24 +92,24 @@ func Render(run Run) string {
 }
 
 // rows pairs each end-to-end result with the handler result of the same
-// backend, in the order of the end-to-end results.
+// backend and client count, in the order of the end-to-end results.
 func rows(results []Result) []row {
 	handlers := map[string]*Result{}
 	for i := range results {
-		if backend, ok := strings.CutPrefix(results[i].Name, handlerPrefix); ok {
-			handlers[backend] = &results[i]
+		if shape, ok := strings.CutPrefix(results[i].Name, handlerPrefix); ok {
+			handlers[shape] = &results[i]
 		}
 	}
 
 	var out []row
 	for _, result := range results {
-		rest, ok := strings.CutPrefix(result.Name, endToEndPrefix)
+		shape, ok := strings.CutPrefix(result.Name, endToEndPrefix)
 		if !ok {
 			continue
 		}
-		backend, load, _ := strings.Cut(rest, "/")
+		backend, load, _ := strings.Cut(shape, "/")
 		clients := strings.TrimPrefix(load, "clients=")
-		out = append(out, row{backend: backend, clients: clients, endToEnd: result, handler: handlers[backend]})
+		out = append(out, row{backend: backend, clients: clients, endToEnd: result, handler: handlers[shape]})
 	}
 	return out
 }

@@ -203,3 +203,38 @@ func hmacToken(t *testing.T, c claims.AccessToken) string {
 	}
 	return signed
 }
+
+func BenchmarkVerify(b *testing.B) {
+	now := time.Now()
+	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	_, edKey, _ := ed25519.GenerateKey(rand.Reader)
+	keys := staticKeys{
+		"ec": {ID: "ec", Algorithm: "ES256", Public: &ecKey.PublicKey},
+		"ed": {ID: "ed", Algorithm: "EdDSA", Public: edKey.Public()},
+	}
+	verifier, err := New(Config{Issuer: testIssuer, Audience: testAudience}, keys)
+	if err != nil {
+		b.Fatal(err)
+	}
+	signers := []signer{
+		{kid: "ec", method: jwt.SigningMethodES256, private: ecKey},
+		{kid: "ed", method: jwt.SigningMethodEdDSA, private: edKey},
+	}
+	for _, s := range signers {
+		b.Run(s.method.Alg(), func(b *testing.B) {
+			token := jwt.NewWithClaims(s.method, validClaims(now))
+			token.Header["kid"] = s.kid
+			token.Header["typ"] = "at+jwt"
+			signed, err := token.SignedString(s.private)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := verifier.Verify(context.Background(), signed); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

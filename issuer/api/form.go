@@ -55,7 +55,7 @@ func readTokenForm(c *gin.Context) (tokenForm, bool) {
 	}
 	mediaType, _, err := mime.ParseMediaType(contentType)
 	if err != nil || mediaType != "application/x-www-form-urlencoded" {
-		writeValidationError(c, "the body must be form data (Content-Type: application/x-www-form-urlencoded)", "value_error.content_type", "body")
+		writeTokenValidationError(c, "the body must be form data (Content-Type: application/x-www-form-urlencoded)", "value_error.content_type", "body")
 		return tokenForm{}, false
 	}
 

@@ -203,7 +203,7 @@ func parseBoolQuery(c *gin.Context, name string) (value, ok bool) {
 			return false, true
 		}
 	}
-	writeValidationError(c, "value could not be parsed to a boolean", "type_error.bool", "query", name)
+	writeTokenValidationError(c, "value could not be parsed to a boolean", "type_error.bool", "query", name)
 	return false, false
 }
 

@@ -185,10 +185,14 @@ func testTokenRejects(t *testing.T, backend string) {
 						Msg  string `json:"msg"`
 						Type string `json:"type"`
 					} `json:"detail"`
+					Error string `json:"error"`
 				}
 				resp.json(t, &body)
 				if len(body.Detail) == 0 || len(body.Detail[0].Loc) == 0 || body.Detail[0].Msg == "" || body.Detail[0].Type == "" {
 					t.Errorf("422 body %s lacks detail[].loc/msg/type", resp.body)
+				}
+				if body.Error != "invalid_request" {
+					t.Errorf("422 body %s lacks error invalid_request for OAuth libraries", resp.body)
 				}
 				return
 			}

@@ -32,3 +32,16 @@ func writeValidationError(c *gin.Context, msg, errType string, loc ...any) {
 	errs.add(msg, errType, loc...)
 	errs.write(c)
 }
+
+// writeTokenValidationError sends a single field error of the token
+// endpoint as 422. Besides FastAPI's detail list, which the existing
+// clients read, the body carries the RFC 6749 error fields that OAuth
+// libraries read.
+func writeTokenValidationError(c *gin.Context, msg, errType string, loc ...any) {
+	c.Header("Cache-Control", "no-store")
+	c.AbortWithStatusJSON(http.StatusUnprocessableEntity, gin.H{
+		"detail":            []fieldError{{Loc: loc, Msg: msg, Type: errType}},
+		"error":             errInvalidRequest,
+		"error_description": msg,
+	})
+}

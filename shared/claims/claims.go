@@ -4,7 +4,9 @@
 package claims
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -40,6 +42,58 @@ type AccessToken struct {
 
 	// Permissions is carried verbatim from the credential.
 	Permissions [][]string `json:"permissions,omitempty"`
+}
+
+// knownClaims maps the lower-case form of every claim name AccessToken
+// decodes to its exact spelling.
+var knownClaims = map[string]string{
+	"iss": "iss", "sub": "sub", "aud": "aud", "exp": "exp", "nbf": "nbf", "iat": "iat", "jti": "jti",
+	"client_id": "client_id", "scope": "scope", "scp": "scp", "credential_id": "credential_id",
+	"credential_type": "credential_type", "permissions": "permissions",
+}
+
+// UnmarshalJSON decodes the claims after checking their names. encoding/json
+// matches member names case-insensitively and keeps the last of duplicate
+// members, so {"scope":"read","SCOPE":"admin"} would otherwise decode as
+// admin while another parser reads read. Both forms are rejected.
+func (c *AccessToken) UnmarshalJSON(data []byte) error {
+	if err := checkClaimNames(data); err != nil {
+		return err
+	}
+	type plain AccessToken
+	return json.Unmarshal(data, (*plain)(c))
+}
+
+// checkClaimNames rejects duplicate member names, compared without case,
+// and known claim names in another case.
+func checkClaimNames(data []byte) error {
+	decoder := json.NewDecoder(bytes.NewReader(data))
+	if token, err := decoder.Token(); err != nil || token != json.Delim('{') {
+		return errors.New("claims must be a JSON object")
+	}
+
+	seen := make(map[string]struct{}, len(knownClaims))
+	for decoder.More() {
+		token, err := decoder.Token()
+		if err != nil {
+			return fmt.Errorf("reading claim names: %w", err)
+		}
+		name, _ := token.(string)
+		folded := strings.ToLower(name)
+		if _, duplicate := seen[folded]; duplicate {
+			return fmt.Errorf("claim %q appears more than once", name)
+		}
+		seen[folded] = struct{}{}
+		if canonical, known := knownClaims[folded]; known && canonical != name {
+			return fmt.Errorf("claim %q must be spelled %q", name, canonical)
+		}
+
+		var value json.RawMessage
+		if err := decoder.Decode(&value); err != nil {
+			return fmt.Errorf("reading claim %q: %w", name, err)
+		}
+	}
+	return nil
 }
 
 // Scopes returns the union of the scope and scp claims as a validated set.

@@ -18,6 +18,11 @@ func TestScopeClaimDecoding(t *testing.T) {
 		{name: "scope and scp merged", payload: `{"scope":"read","scp":["write","read"]}`, want: "read write"},
 		{name: "absent", payload: `{}`, want: ""},
 		{name: "number rejected", payload: `{"scope":42}`, wantErr: true},
+		{name: "upper-case claim name rejected", payload: `{"SCOPE":"admin"}`, wantErr: true},
+		{name: "case-variant duplicate rejected", payload: `{"scope":"read","Scope":"admin"}`, wantErr: true},
+		{name: "exact duplicate rejected", payload: `{"scope":"read","scope":"admin"}`, wantErr: true},
+		{name: "unknown claims in any case kept out", payload: `{"scope":"read","X-Custom":1,"x-other":2}`, want: "read"},
+		{name: "not an object rejected", payload: `["scope"]`, wantErr: true},
 		{name: "array of numbers rejected", payload: `{"scp":[1,2]}`, wantErr: true},
 	}
 	for _, tt := range tests {

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -29,6 +30,10 @@ const MaxTokenLength = 8 << 10
 
 // DefaultLeeway is the clock skew tolerated on exp, nbf and iat.
 const DefaultLeeway = 30 * time.Second
+
+// DefaultMaxLifetime is the longest token lifetime (exp minus iat) accepted
+// by default. The issuer's longest allowed token lifetime is 24 hours.
+const DefaultMaxLifetime = 24 * time.Hour
 
 // Algorithms lists the JWS algorithms a Verifier accepts. The algorithm of a
 // token must also match the type of its key: ES256 needs a P-256 ECDSA key,
@@ -118,6 +123,10 @@ type Config struct {
 	// DefaultLeeway.
 	Leeway time.Duration
 
+	// MaxLifetime bounds exp minus iat; zero means DefaultMaxLifetime.
+	// Longer-lived tokens are rejected, whatever their signature.
+	MaxLifetime time.Duration
+
 	// AnyType accepts tokens whose "typ" header is not "at+jwt". Only set it
 	// for tokens from issuers that do not follow RFC 9068.
 	AnyType bool
@@ -143,6 +152,9 @@ func New(config Config, keys KeySource) (*Verifier, error) {
 	}
 	if config.Leeway == 0 {
 		config.Leeway = DefaultLeeway
+	}
+	if config.MaxLifetime == 0 {
+		config.MaxLifetime = DefaultMaxLifetime
 	}
 
 	options := []jwt.ParserOption{
@@ -184,7 +196,7 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*claims.AccessToke
 		return nil, classify(err)
 	}
 
-	if err := validateClaims(&result); err != nil {
+	if err := validateClaims(&result, v.config.MaxLifetime); err != nil {
 		return nil, err
 	}
 	return &result, nil
@@ -193,10 +205,16 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*claims.AccessToke
 // keyFor checks the header of parsed and returns the key to verify it with.
 func (v *Verifier) keyFor(ctx context.Context, parsed *jwt.Token) (crypto.PublicKey, *Error) {
 	if !v.config.AnyType {
+		// Media type names compare without case (RFC 7515, section 4.1.9).
 		typ, _ := parsed.Header["typ"].(string)
-		if typ != claims.TokenType && typ != "application/"+claims.TokenType {
+		if !strings.EqualFold(typ, claims.TokenType) && !strings.EqualFold(typ, "application/"+claims.TokenType) {
 			return nil, &Error{Reason: ReasonType, Err: fmt.Errorf("typ header is %q, want %q", typ, claims.TokenType)}
 		}
+	}
+	if _, present := parsed.Header["crit"]; present {
+		// No JWS extension is understood here, so a token that marks one as
+		// critical must be rejected (RFC 7515, section 4.1.11).
+		return nil, &Error{Reason: ReasonMalformed, Err: errors.New("token has a crit header, and no extension is supported")}
 	}
 
 	alg := parsed.Method.Alg()
@@ -272,12 +290,15 @@ func classify(err error) *Error {
 
 // validateClaims checks the claims RFC 9068 requires beyond those the parser
 // checks.
-func validateClaims(token *claims.AccessToken) error {
+func validateClaims(token *claims.AccessToken, maxLifetime time.Duration) error {
 	if token.Subject == "" {
 		return &Error{Reason: ReasonClaims, Err: errors.New("token has no sub claim")}
 	}
 	if token.IssuedAt == nil {
 		return &Error{Reason: ReasonClaims, Err: errors.New("token has no iat claim")}
+	}
+	if lifetime := token.ExpiresAt.Sub(token.IssuedAt.Time); lifetime > maxLifetime {
+		return &Error{Reason: ReasonClaims, Err: fmt.Errorf("token lifetime %v exceeds the maximum %v", lifetime, maxLifetime)}
 	}
 	if _, err := token.Scopes(); err != nil {
 		return &Error{Reason: ReasonClaims, Err: fmt.Errorf("scope claim: %w", err)}

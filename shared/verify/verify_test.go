@@ -10,6 +10,7 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -129,6 +130,10 @@ func TestVerify(t *testing.T) {
 		{name: "unknown kid", token: signer{kid: "nope", method: jwt.SigningMethodES256, private: ecKey}.sign(t, validClaims(now), "at+jwt"), want: ReasonUnknownKey},
 		{name: "missing kid", token: signer{kid: "", method: jwt.SigningMethodES256, private: ecKey}.sign(t, validClaims(now), "at+jwt"), want: ReasonUnknownKey},
 		{name: "wrong typ", token: es.sign(t, validClaims(now), "JWT"), want: ReasonType},
+		{name: "typ in upper case", token: es.sign(t, validClaims(now), "AT+JWT")},
+		{name: "crit header", token: withHeader(t, es, validClaims(now), "crit", []string{"exp"}), want: ReasonMalformed},
+		{name: "lifetime over maximum", token: es.sign(t, withClaims(func(c *claims.AccessToken) { c.ExpiresAt = jwt.NewNumericDate(now.Add(25 * time.Hour)) }), "at+jwt"), want: ReasonClaims},
+		{name: "upper-case scope claim", token: rawPayloadToken(t, es, `{"iss":"`+testIssuer+`","sub":"svc-a","aud":"`+testAudience+`","exp":`+strconv.FormatInt(now.Add(time.Minute).Unix(), 10)+`,"iat":`+strconv.FormatInt(now.Unix(), 10)+`,"SCOPE":"admin"}`), want: ReasonMalformed},
 		{name: "expired", token: es.sign(t, withClaims(func(c *claims.AccessToken) { c.ExpiresAt = jwt.NewNumericDate(now.Add(-time.Minute)) }), "at+jwt"), want: ReasonExpired},
 		{name: "expired within leeway", token: es.sign(t, withClaims(func(c *claims.AccessToken) { c.ExpiresAt = jwt.NewNumericDate(now.Add(-10 * time.Second)) }), "at+jwt")},
 		{name: "not yet valid", token: es.sign(t, withClaims(func(c *claims.AccessToken) { c.NotBefore = jwt.NewNumericDate(now.Add(time.Minute)) }), "at+jwt"), want: ReasonNotYetValid},
@@ -237,4 +242,30 @@ func BenchmarkVerify(b *testing.B) {
 			}
 		})
 	}
+}
+
+// withHeader signs c with an extra header member.
+func withHeader(t *testing.T, s signer, c claims.AccessToken, name string, value any) string {
+	t.Helper()
+	token := jwt.NewWithClaims(s.method, c)
+	token.Header["kid"] = s.kid
+	token.Header["typ"] = "at+jwt"
+	token.Header[name] = value
+	signed, err := token.SignedString(s.private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signed
+}
+
+// rawPayloadToken signs payload exactly as given, bypassing claim encoding.
+func rawPayloadToken(t *testing.T, s signer, payload string) string {
+	t.Helper()
+	header := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"` + s.method.Alg() + `","kid":"` + s.kid + `","typ":"at+jwt"}`))
+	signingInput := header + "." + base64.RawURLEncoding.EncodeToString([]byte(payload))
+	signature, err := s.method.Sign(signingInput, s.private)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signingInput + "." + base64.RawURLEncoding.EncodeToString(signature)
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"regexp"
 	"strconv"
+	"strings"
 
 	"github.com/gin-gonic/gin"
 
@@ -26,6 +27,28 @@ const (
 	defaultExpiresInDays   = 90
 	defaultCredentialType  = "interactive"
 )
+
+// Limits that keep every access token under verify.MaxTokenLength (8 KiB):
+// a token carries the scopes and permissions of its credential, and
+// base64url grows them by a third.
+const (
+	maxScopeBytes      = 2048
+	maxPermissionBytes = 2048
+)
+
+// CheckTokenBudget reports whether scopes and permissions fit into an
+// access token: the space-joined scopes and the JSON of the permissions
+// may each take at most 2048 bytes.
+func CheckTokenBudget(scopes []string, permissions [][]string) error {
+	if joined := len(strings.Join(scopes, " ")); joined > maxScopeBytes {
+		return fmt.Errorf("the scopes take %d bytes joined, the maximum is %d, so that tokens stay under 8 KiB", joined, maxScopeBytes)
+	}
+	encoded, _ := json.Marshal(permissions)
+	if len(encoded) > maxPermissionBytes {
+		return fmt.Errorf("the permissions take %d bytes as JSON, the maximum is %d, so that tokens stay under 8 KiB", len(encoded), maxPermissionBytes)
+	}
+	return nil
+}
 
 // idPattern is the syntax of client ids: 1 to 64 letters, digits, '.', '_',
 // '-' or '@', starting with a letter or digit, so that no id is a path dot
@@ -88,11 +111,25 @@ func readCreateCredentialRequest(c *gin.Context) (createCredentialRequest, bool)
 	if raw, present := fields["permissions"]; present {
 		request.Permissions = decodePermissions(raw, &errs)
 	}
+	if len(errs) == 0 {
+		checkTokenBudget(request, &errs)
+	}
 	if len(errs) > 0 {
 		errs.write(c)
 		return request, false
 	}
 	return request, true
+}
+
+// checkTokenBudget adds an error when the request's scopes or permissions
+// would make tokens too large.
+func checkTokenBudget(request createCredentialRequest, errs *validationErrors) {
+	if err := CheckTokenBudget(request.Scopes, nil); err != nil {
+		errs.add(err.Error(), "value_error.list.max_length", "body", "scopes")
+	}
+	if err := CheckTokenBudget(nil, request.Permissions); err != nil {
+		errs.add(err.Error(), "value_error.list.max_length", "body", "permissions")
+	}
 }
 
 // readJSONBody reads a bounded body and checks its media type.

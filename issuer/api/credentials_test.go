@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -203,6 +204,8 @@ func TestCreateCredentialValidation(t *testing.T) {
 		{"permission empty string", `{"permissions":[["a",""]]}`, 422, "body.permissions.0.1"},
 		{"permission number", `{"permissions":[["a",1]]}`, 422, "body.permissions.0.1"},
 		{"too many permissions", `{"permissions":[` + strings.Repeat(`["a"],`, 64) + `["b"]]}`, 422, "body.permissions"},
+		{"scopes too large for a token", `{"scopes":[` + repeatedJSON(`"`+strings.Repeat("s", 100)+`%d"`, 30) + `]}`, 422, "body.scopes"},
+		{"permissions too large for a token", `{"permissions":[` + repeatedJSON(`["`+strings.Repeat("p", 200)+`%d"]`, 20) + `]}`, 422, "body.permissions"},
 		{"oversize body", `{"type":"` + strings.Repeat("a", 70000) + `"}`, 413, ""},
 		{"defaults from empty object", `{}`, 200, ""},
 		{"null expiry", `{"expires_in_days":null}`, 200, ""},
@@ -301,4 +304,14 @@ func TestAdminTokenGuessesAreLimited(t *testing.T) {
 	if resp.status != http.StatusTooManyRequests {
 		t.Errorf("right admin token while blocked: status %d, want 429 until the limit drains", resp.status)
 	}
+}
+
+// repeatedJSON joins count copies of format, each formatted with its index,
+// with commas.
+func repeatedJSON(format string, count int) string {
+	items := make([]string, count)
+	for i := range items {
+		items[i] = fmt.Sprintf(format, i)
+	}
+	return strings.Join(items, ",")
 }

@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/gatepass/gatepass/issuer/api"
 	"github.com/gatepass/gatepass/shared/claims"
 	"github.com/gatepass/gatepass/shared/verify"
 )
@@ -273,5 +275,29 @@ func TestHeadOnGetEndpoints(t *testing.T) {
 		if resp.status != http.StatusOK || len(resp.body) != 0 {
 			t.Errorf("HEAD %s: status %d with %d body bytes, want 200 and no body", path, resp.status, len(resp.body))
 		}
+	}
+}
+
+func TestLargestCredentialTokenVerifies(t *testing.T) {
+	ti := startIssuer(t, "sqlite")
+	var scopes []string
+	for i := range 20 {
+		scopes = append(scopes, fmt.Sprintf("%s%02d", strings.Repeat("s", 98), i))
+	}
+	permissions := [][]string{}
+	for i := range 9 {
+		permissions = append(permissions, []string{fmt.Sprintf("%s%02d", strings.Repeat("p", 200), i)})
+	}
+	if err := api.CheckTokenBudget(scopes, permissions); err != nil {
+		t.Fatalf("test credential exceeds the budget it should fill: %v", err)
+	}
+	_, value := ti.createCredential(t, credentialSpec{clientID: strings.Repeat("c", 64), scopes: strings.Join(scopes, " "), permissions: permissions})
+
+	token := ti.accessToken(t, strings.Repeat("c", 64), value)
+	if len(token) > verify.MaxTokenLength {
+		t.Fatalf("token is %d bytes, over the %d bytes verifiers accept", len(token), verify.MaxTokenLength)
+	}
+	if resp := do(t, newRequest(t, http.MethodGet, ti.URL+"/me", "", "", bearer(token)...)); resp.status != http.StatusOK {
+		t.Errorf("/me with the largest token: status %d, body %s", resp.status, resp.body)
 	}
 }

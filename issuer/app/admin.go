@@ -105,6 +105,9 @@ func (i *Issuer) CreateCredential(ctx context.Context, request NewCredential) (C
 	if err != nil {
 		return CreatedCredential{}, fmt.Errorf("scopes: %w", err)
 	}
+	if err := api.CheckTokenBudget(scopes, request.Permissions); err != nil {
+		return CreatedCredential{}, err
+	}
 	expiresIn, err := i.credentialLifetime(request.ExpiresIn)
 	if err != nil {
 		return CreatedCredential{}, err

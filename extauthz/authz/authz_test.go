@@ -295,6 +295,9 @@ func TestCheckDecisions(t *testing.T) {
 		{name: "no path", request: checkRequest("GET", "", nil), wantStatus: 400, wantDetailMatch: "canonical"},
 		{name: "dot segment path", request: bearerRequest("/health/../api/x", "Bearer "+valid), wantStatus: 400, wantDetailMatch: "canonical"},
 		{name: "encoded slash path", request: bearerRequest("/health%2F..%2Fapi", "Bearer "+valid), wantStatus: 400, wantDetailMatch: "canonical"},
+		{name: "dot-dot parameter path", request: bearerRequest("/reports/..;/blocked", "Bearer "+valid), wantStatus: 400, wantDetailMatch: "';'"},
+		{name: "dot parameter path", request: bearerRequest("/api/.;/blocked", "Bearer "+valid), wantStatus: 400, wantDetailMatch: "';'"},
+		{name: "session parameter path", request: bearerRequest("/blocked;jsessionid=1", "Bearer "+valid), wantStatus: 400, wantDetailMatch: "';'"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,10 +10,11 @@ import (
 // fragment, after checking that it is in the form the rules are matched
 // against. It rejects paths that an upstream could resolve to another path
 // than the one matched. Those contain dot segments, empty segments ("//"),
-// backslashes, percent-encoded characters that decode to "/", "\" or an
-// unreserved character, malformed percent-encoding, or bytes that are not
-// printable ASCII. Envoy's normalize_path and merge_slashes options produce paths that
-// pass.
+// backslashes, ";" path parameters, percent-encoded characters that decode
+// to "/", "\" or an unreserved character, malformed percent-encoding, or
+// bytes that are not printable ASCII. Envoy's normalize_path and
+// merge_slashes options produce paths that pass, unless the client sent a
+// ";".
 func CanonicalPath(target string) (string, error) {
 	path := target
 	if end := strings.IndexAny(path, "?#"); end >= 0 {
@@ -30,6 +31,11 @@ func CanonicalPath(target string) (string, error) {
 			return "", fmt.Errorf("path has byte %#x at offset %d, which is not printable ASCII", c, i)
 		case c == '\\':
 			return "", errors.New(`path contains a backslash`)
+		case c == ';':
+			// Servlet containers such as Tomcat strip ";parameters" from each
+			// segment before resolving dot segments, so they serve
+			// /reports/..;/admin as /admin.
+			return "", fmt.Errorf("path contains a ';' at offset %d: path parameters are rejected because upstreams differ on how they strip them", i)
 		case c == '%':
 			if i+2 >= len(path) || !isHex(path[i+1]) || !isHex(path[i+2]) {
 				return "", fmt.Errorf("path has malformed percent-encoding at offset %d", i)

@@ -227,6 +227,12 @@ func TestCanonicalPath(t *testing.T) {
 		{name: "space", target: "/a b", wantErr: true},
 		{name: "control character", target: "/a\x00", wantErr: true},
 		{name: "non-ASCII", target: "/é", wantErr: true},
+		{name: "dot-dot with parameter", target: "/reports/..;/admin", wantErr: true},
+		{name: "dot with parameter", target: "/x/.;/admin", wantErr: true},
+		{name: "session parameter", target: "/admin;jsessionid=1", wantErr: true},
+		{name: "parameter in last segment", target: "/a/b;", wantErr: true},
+		{name: "encoded semicolon allowed", target: "/a%3Bb", want: "/a%3Bb"},
+		{name: "semicolon in query allowed", target: "/a?x=1;y=2", want: "/a"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -244,9 +244,11 @@ func buildRule(index int, spec ruleSpec) (Rule, error) {
 	}
 
 	if spec.Host != "" {
-		host := strings.ToLower(spec.Host)
+		// Requests are matched without one trailing dot, so the rule drops it
+		// too: "admin.example.com." and admin.example.com are the same host.
+		host := strings.TrimSuffix(strings.ToLower(spec.Host), ".")
 		bare := strings.TrimPrefix(host, "*.")
-		if bare == "" || strings.ContainsAny(bare, "*:/ ") {
+		if bare == "" || strings.ContainsAny(bare, "*:/ ") || strings.HasPrefix(bare, ".") || strings.HasSuffix(bare, ".") || strings.Contains(bare, "..") {
 			return Rule{}, inField("host", fmt.Errorf(`host %q must be a host name without port, optionally starting with "*."`, spec.Host))
 		}
 		rule.Host = host

@@ -67,11 +67,13 @@ type Rule struct {
 	// everything under "/a/".
 	Prefix string
 
-	// Methods lists the HTTP methods the rule matches; empty matches all.
+	// Methods lists the HTTP methods the rule matches, in upper case. Empty
+	// matches all. Request methods are upper-cased before they are compared.
 	Methods []string
 
-	// Host, when set, must equal the request host without its port, ignoring
-	// case. A leading "*." matches any subdomain, but not the domain itself.
+	// Host, when set, must equal the request host without its port and one
+	// trailing dot, ignoring case. A leading "*." matches any subdomain, but
+	// not the domain itself.
 	Host string
 
 	// Access is the rule's requirement.
@@ -99,8 +101,12 @@ type Policy struct {
 }
 
 // Match returns the first rule that matches the request, or the default
-// rule. path must already be a canonical path, as CanonicalPath returns.
+// rule. path must already be a canonical path, as CanonicalPath returns, and
+// is compared case-sensitively. method and host are compared
+// case-insensitively, because an upstream may treat "delete" as DELETE and
+// "Admin.example.com." as admin.example.com.
 func (p *Policy) Match(method, host, path string) *Rule {
+	method = strings.ToUpper(method)
 	host = normalizeHost(host)
 	for i := range p.Rules {
 		if p.Rules[i].matches(method, host, path) {
@@ -138,7 +144,8 @@ func hostMatches(pattern, host string) bool {
 	return host == pattern
 }
 
-// normalizeHost lower-cases host and strips its port.
+// normalizeHost lower-cases host and strips its port and one trailing dot,
+// so the absolute DNS form "admin.example.com." matches admin.example.com.
 func normalizeHost(host string) string {
 	host = strings.ToLower(host)
 	if strings.HasPrefix(host, "[") {
@@ -149,9 +156,9 @@ func normalizeHost(host string) string {
 		return host
 	}
 	if colon := strings.LastIndexByte(host, ':'); colon >= 0 {
-		return host[:colon]
+		host = host[:colon]
 	}
-	return host
+	return strings.TrimSuffix(host, ".")
 }
 
 // Satisfied reports whether a token carrying held meets the rule's scope

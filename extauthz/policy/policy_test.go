@@ -77,12 +77,39 @@ func TestPolicyMatch(t *testing.T) {
 		{name: "wildcard host matches subdomain", method: "GET", host: "acme.example.com", path: "/tenants/1", want: "tenants"},
 		{name: "wildcard host excludes apex", method: "GET", host: "example.com", path: "/tenants/1", want: "default"},
 		{name: "IPv6 host with port", method: "GET", host: "[::1]:8080", path: "/api/x", want: "api"},
+		{name: "host trailing dot", method: "GET", host: "api.example.com.", path: "/reports/1", want: "reports-read"},
+		{name: "host trailing dot and port", method: "GET", host: "API.example.com.:443", path: "/reports/1", want: "reports-read"},
+		{name: "wildcard host trailing dot", method: "GET", host: "A.EXAMPLE.com.", path: "/tenants/1", want: "tenants"},
+		{name: "host two trailing dots", method: "GET", host: "api.example.com..", path: "/reports/1", want: "reports-team"},
+		{name: "lower-case method", method: "get", host: "api.example.com", path: "/reports/1", want: "reports-read"},
+		{name: "mixed-case method", method: "hEaD", host: "any", path: "/health", want: "health"},
+		{name: "path case-sensitive", method: "GET", host: "any", path: "/ADMIN", want: "default"},
 		{name: "unmatched", method: "GET", host: "any", path: "/elsewhere", want: "default"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := policy.Match(tt.method, tt.host, tt.path); got.Name != tt.want {
 				t.Errorf("Match(%s %s%s) = %q, want %q", tt.method, tt.host, tt.path, got.Name, tt.want)
+			}
+		})
+	}
+}
+
+func TestPolicyRuleHostTrailingDot(t *testing.T) {
+	policy := mustParse(t, "rules:\n  - name: admin\n    prefix: /\n    host: Admin.Example.com.\n    access: deny\n")
+	tests := []struct {
+		name string
+		host string
+		want string
+	}{
+		{name: "host without dot", host: "admin.example.com", want: "admin"},
+		{name: "host with dot", host: "admin.example.com.", want: "admin"},
+		{name: "other host", host: "example.com", want: "default"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := policy.Match("GET", tt.host, "/x").Name; got != tt.want {
+				t.Errorf("Match(GET %s/x) = %q, want %q", tt.host, got, tt.want)
 			}
 		})
 	}
@@ -168,6 +195,8 @@ func TestParseErrors(t *testing.T) {
 		{name: "invalid scope token", text: "rules:\n  - path: /a\n    access: scopes\n    scopes:\n      all_of: ['a\"b']\n", wantLine: 4, wantReason: "all_of"},
 		{name: "invalid method", text: "rules:\n  - path: /a\n    methods: [\"GE T\"]\n    access: public\n", wantLine: 3, wantReason: "method"},
 		{name: "host with port", text: "rules:\n  - path: /a\n    host: a.test:80\n    access: public\n", wantLine: 3, wantReason: "host"},
+		{name: "host with two trailing dots", text: "rules:\n  - path: /a\n    host: a.test..\n    access: public\n", wantLine: 3, wantReason: "host"},
+		{name: "host with empty label", text: "rules:\n  - path: /a\n    host: a..test\n    access: public\n", wantLine: 3, wantReason: "host"},
 		{name: "second rule reported", text: "rules:\n  - path: /a\n    access: public\n  - path: /b\n    access: nope\n", wantLine: 5, wantReason: "rule 2"},
 		{name: "tag without value", text: "rules:\n  - path: /a\n    access: public\n    methods: !!str\n", wantLine: 0, wantReason: "YAML parser failed"},
 		{name: "wrong type", text: "rules:\n  - path: /a\n    access: public\n    methods: GET\n", wantLine: 4, wantReason: ""},

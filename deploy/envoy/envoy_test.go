@@ -294,6 +294,20 @@ func TestBrokenConfigRejected(t *testing.T) {
 			want: "normalize_path is not true",
 		},
 		{
+			name: "trailing host dot kept",
+			edit: func(t *testing.T, envoy, _ map[string]any) {
+				delete(connectionManagerConfig(t, envoy), "strip_trailing_host_dot")
+			},
+			want: "strip_trailing_host_dot is false",
+		},
+		{
+			name: "sidecar health check without service name",
+			edit: func(t *testing.T, envoy, _ map[string]any) {
+				object(t, cluster(t, envoy, extAuthzCluster), "health_checks", 0)["grpc_health_check"] = map[string]any{}
+			},
+			want: `grpc_health_check.service_name is ""`,
+		},
+		{
 			name: "underscored headers allowed",
 			edit: func(t *testing.T, envoy, _ map[string]any) {
 				object(t, connectionManagerConfig(t, envoy), "common_http_protocol_options")["headers_with_underscores_action"] = "ALLOW"

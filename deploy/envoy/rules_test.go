@@ -45,6 +45,10 @@ const (
 
 	// maxExtAuthzTimeout bounds how long a stalled sidecar may hold a request.
 	maxExtAuthzTimeout = time.Second
+
+	// authorizationHealthService is the gRPC health service name for which
+	// the sidecar reports SERVING only while it holds usable keys.
+	authorizationHealthService = "envoy.service.auth.v3.Authorization"
 )
 
 // identityHeaders are the request headers the sidecar sets for the upstream
@@ -141,6 +145,25 @@ func checkClusters(f *findings, clusters map[string]*clusterv3.Cluster) {
 	if sidecar, ok := clusters[extAuthzCluster]; ok && !usesHTTP2(sidecar) {
 		f.addf("cluster %q: does not use HTTP/2; ext_authz speaks gRPC, so set typed_extension_protocol_options %q with explicit_http_config.http2_protocol_options", extAuthzCluster, protocolOptionsKey)
 	}
+	if sidecar, ok := clusters[extAuthzCluster]; ok {
+		checkSidecarHealthCheck(f, sidecar)
+	}
+}
+
+// checkSidecarHealthCheck checks that Envoy asks the sidecar's gRPC health
+// service about the Authorization service, which reports NOT_SERVING while
+// the sidecar has no usable keys.
+func checkSidecarHealthCheck(f *findings, sidecar *clusterv3.Cluster) {
+	for _, check := range sidecar.GetHealthChecks() {
+		grpcCheck := check.GetGrpcHealthCheck()
+		if grpcCheck == nil {
+			f.addf("cluster %q: a health check is not a grpc_health_check; the sidecar serves gRPC health only", extAuthzCluster)
+			continue
+		}
+		if name := grpcCheck.GetServiceName(); name != authorizationHealthService {
+			f.addf("cluster %q: grpc_health_check.service_name is %q; set %q, because only that name reports NOT_SERVING while the sidecar has no keys", extAuthzCluster, name, authorizationHealthService)
+		}
+	}
 }
 
 // checkClusterPort checks that every endpoint of cluster uses the default
@@ -222,6 +245,9 @@ func checkConnectionManager(f *findings, manager *hcmv3.HttpConnectionManager) {
 	// the path the upstream serves.
 	if !manager.GetNormalizePath().GetValue() {
 		f.addf("http_connection_manager: normalize_path is not true; without it /public/../private can match a public policy rule and still reach /private upstream")
+	}
+	if !manager.GetStripTrailingHostDot() {
+		f.addf("http_connection_manager: strip_trailing_host_dot is false; without it admin.example.com. can skip a policy rule for host admin.example.com")
 	}
 	if !manager.GetMergeSlashes() {
 		f.addf("http_connection_manager: merge_slashes is false; without it //private can slip past a policy rule for /private")

@@ -30,12 +30,14 @@ type PolicySource interface {
 
 // Options configures a Server.
 type Options struct {
-	// Verifier checks tokens that are not cached.
-	Verifier *verify.Verifier
+	// Verification sets what the verifier checks in tokens that are not
+	// cached.
+	Verification verify.Config
 
-	// Keys is the verifier's key source. A cached token is accepted only
-	// while Keys still returns the key that verified it, so a retired key or
-	// keys past their maximum staleness stop cached tokens too.
+	// Keys provides the verification keys. A cached token is accepted only
+	// while Keys still returns the very key that verified it. A retired key
+	// or keys past their maximum staleness deny cached tokens too, and a kid
+	// that now names other key material makes the token verify again.
 	Keys verify.KeySource
 
 	// TokenCacheBytes bounds the memory of the verified-token cache; zero
@@ -81,8 +83,6 @@ type Server struct {
 // New returns a Server for options.
 func New(options Options) (*Server, error) {
 	switch {
-	case options.Verifier == nil:
-		return nil, errors.New("authz: a verifier is required")
 	case options.Keys == nil:
 		return nil, errors.New("authz: a key source is required")
 	case options.Policy == nil:
@@ -98,6 +98,10 @@ func New(options Options) (*Server, error) {
 	if options.Logger == nil {
 		options.Logger = slog.Default()
 	}
+	verifier, err := verify.New(options.Verification, recordingKeySource{source: options.Keys})
+	if err != nil {
+		return nil, fmt.Errorf("authz: creating the token verifier: %w", err)
+	}
 	metrics, err := newMetrics(options.Registerer)
 	if err != nil {
 		return nil, err
@@ -108,7 +112,7 @@ func New(options Options) (*Server, error) {
 	}
 
 	s := &Server{
-		verifier:            options.Verifier,
+		verifier:            verifier,
 		keys:                options.Keys,
 		tokens:              tokens,
 		policy:              options.Policy,
@@ -230,21 +234,27 @@ func authorizationHeader(request *authv3.AttributeContext_HttpRequest) (string, 
 }
 
 // verify returns the cached identity of token, or verifies the token and
-// caches it until it expires.
+// caches it until it expires. A cached token whose kid now names another
+// key is verified again, against that key.
 func (s *Server) verify(ctx context.Context, token string) (*identity, error) {
 	cacheKey := tokencache.KeyOf(token)
 	if cached, found := s.tokens.Get(cacheKey); found {
-		if _, err := s.keys.Key(ctx, cached.keyID); err != nil {
-			return nil, keyError(cached.keyID, err)
+		current, err := s.keys.Key(ctx, cached.key.ID)
+		if err != nil {
+			return nil, keyError(cached.key.ID, err)
 		}
-		return cached, nil
+		if sameKey(current, cached.key) {
+			return cached, nil
+		}
+		s.logger.Debug("the key behind a cached token's kid changed, verifying the token again", "kid", cached.key.ID)
 	}
 
-	accessToken, err := s.verifier.Verify(ctx, token)
+	var record keyRecord
+	accessToken, err := s.verifier.Verify(withKeyRecord(ctx, &record), token)
 	if err != nil {
 		return nil, err
 	}
-	verified, err := s.newIdentity(token, accessToken)
+	verified, err := s.newIdentity(record.key, accessToken)
 	if err != nil {
 		return nil, err
 	}

@@ -95,10 +95,6 @@ func newFixture(t testing.TB, options fixtureOptions) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(keys.Close)
-	verifier, err := verify.New(verify.Config{Issuer: issuer.URL(), Audience: testissuer.Audience}, keys)
-	if err != nil {
-		t.Fatal(err)
-	}
 	policySource := options.policy
 	if policySource == nil {
 		parsed, err := policy.Parse([]byte(testPolicy), "test")
@@ -108,7 +104,7 @@ func newFixture(t testing.TB, options fixtureOptions) *fixture {
 		policySource = staticPolicy{parsed}
 	}
 	server, err := New(Options{
-		Verifier:            verifier,
+		Verification:        verify.Config{Issuer: issuer.URL(), Audience: testissuer.Audience},
 		Keys:                keys,
 		TokenCacheBytes:     1 << 20,
 		Policy:              policySource,
@@ -511,6 +507,74 @@ func TestCheckCachesVerifiedTokens(t *testing.T) {
 	})
 }
 
+func TestCheckCachedTokenKeyChange(t *testing.T) {
+	tests := []struct {
+		name string
+		// replacement returns the key published under the cached token's
+		// kid, es-1, after the token was cached.
+		replacement func(f *fixture) *testissuer.Key
+		wantStatus  int
+		wantDetail  string
+	}{
+		{
+			name:        "same key published again",
+			replacement: func(f *fixture) *testissuer.Key { return f.es256 },
+		},
+		{
+			name: "other key of the same type",
+			replacement: func(*fixture) *testissuer.Key {
+				return mustNewKey(t, "es-1", "ES256")
+			},
+			wantStatus: 401, wantDetail: "signature",
+		},
+		{
+			name: "key of another type",
+			replacement: func(*fixture) *testissuer.Key {
+				return mustNewKey(t, "es-1", "RS256")
+			},
+			wantStatus: 401, wantDetail: "algorithm",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, fixtureOptions{})
+			token := f.sign(t, f.es256, nil)
+			if got := f.check(t, bearerRequest("/api/x", "Bearer "+token)); got.code != codes.OK {
+				t.Fatalf("first check denied: %d %s", got.status, got.detail)
+			}
+			f.server.tokens.Wait()
+
+			f.issuer.Publish(tt.replacement(f), f.rs256)
+			f.clock.Advance(jwks.DefaultRefetchInterval)
+			// A token with an unknown kid makes the key cache refetch.
+			f.check(t, bearerRequest("/api/x", "Bearer "+signWithKID(t, f, f.es256, "unknown")))
+
+			got := f.check(t, bearerRequest("/api/x", "Bearer "+token))
+			if tt.wantStatus == 0 {
+				if got.code != codes.OK {
+					t.Errorf("check denied with %d %q, want allow", got.status, got.detail)
+				}
+				return
+			}
+			if got.status != tt.wantStatus {
+				t.Errorf("status = %d (%s), want %d", got.status, got.detail, tt.wantStatus)
+			}
+			if !strings.Contains(got.detail, tt.wantDetail) {
+				t.Errorf("detail = %q, want it to mention %q", got.detail, tt.wantDetail)
+			}
+		})
+	}
+}
+
+func mustNewKey(t testing.TB, kid, alg string) *testissuer.Key {
+	t.Helper()
+	key, err := testissuer.NewKey(kid, alg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
 func TestCheckKeyRotation(t *testing.T) {
 	f := newFixture(t, fixtureOptions{})
 	old := f.sign(t, f.es256, nil)
@@ -586,7 +650,7 @@ func TestNewRejectsBadHeaderNames(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := New(Options{Verifier: f.server.verifier, Keys: f.keys, Policy: f.server.policy, Headers: tt.headers})
+			_, err := New(Options{Verification: verify.Config{Issuer: f.issuer.URL(), Audience: testissuer.Audience}, Keys: f.keys, Policy: f.server.policy, Headers: tt.headers})
 			if err == nil {
 				t.Error("New succeeded, want an error")
 			}

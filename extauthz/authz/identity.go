@@ -1,11 +1,7 @@
 package authz
 
 import (
-	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"strings"
 
 	authv3 "github.com/envoyproxy/go-control-plane/envoy/service/auth/v3"
 
@@ -14,11 +10,11 @@ import (
 	"github.com/gatepass/gatepass/shared/verify"
 )
 
-// identity is the cached result of verifying a token: the kid of the key
-// that verified it, its scopes, and its OK response, built once. Every check
-// of the token shares the response, so nothing may modify it.
+// identity is the cached result of verifying a token: the key that verified
+// it, its scopes, and its OK response, built once. Every check of the token
+// shares the response, so nothing may modify it.
 type identity struct {
-	keyID  string
+	key    verify.Key
 	scopes scope.Set
 	ok     *authv3.OkHttpResponse
 
@@ -26,16 +22,12 @@ type identity struct {
 	cost int64
 }
 
-// newIdentity keeps what the sidecar needs of a verified token. It rejects
-// identity values that cannot travel in an HTTP header unchanged.
-func (s *Server) newIdentity(token string, accessToken *claims.AccessToken) (*identity, error) {
+// newIdentity keeps what the sidecar needs of a token that key verified. It
+// rejects identity values that cannot travel in an HTTP header unchanged.
+func (s *Server) newIdentity(key verify.Key, accessToken *claims.AccessToken) (*identity, error) {
 	scopes, err := accessToken.Scopes()
 	if err != nil {
 		return nil, &verify.Error{Reason: verify.ReasonClaims, Err: fmt.Errorf("scope claim: %w", err)}
-	}
-	kid, err := keyID(token)
-	if err != nil {
-		return nil, &verify.Error{Reason: verify.ReasonMalformed, Err: err}
 	}
 	claimValues := [4]string{accessToken.Subject, accessToken.ClientID, scopes.String(), accessToken.CredentialID}
 	for i, claim := range [4]string{"sub", "client_id", "scope", "credential_id"} {
@@ -45,14 +37,15 @@ func (s *Server) newIdentity(token string, accessToken *claims.AccessToken) (*id
 	}
 
 	ok := s.okResponse(claimValues)
-	cost := int64(200 + len(kid))
+	// The public key is shared with the key cache, so only the kid counts.
+	cost := int64(200 + len(key.ID))
 	for _, header := range ok.Headers {
 		cost += int64(100 + len(header.Header.Key) + len(header.Header.Value))
 	}
 	for _, token := range scopes {
 		cost += int64(16 + len(token))
 	}
-	return &identity{keyID: kid, scopes: scopes, ok: ok, cost: cost}, nil
+	return &identity{key: key, scopes: scopes, ok: ok, cost: cost}, nil
 }
 
 // okResponse sets the identity headers that have a value and removes every
@@ -74,23 +67,4 @@ func (s *Server) okResponse(values [4]string) *authv3.OkHttpResponse {
 		ok.HeadersToRemove = append(ok.HeadersToRemove, "authorization")
 	}
 	return ok
-}
-
-// keyID reads the kid header of a token the verifier has accepted.
-func keyID(token string) (string, error) {
-	encoded, _, found := strings.Cut(token, ".")
-	if !found {
-		return "", errors.New("token has no header segment")
-	}
-	decoded, err := base64.RawURLEncoding.DecodeString(encoded)
-	if err != nil {
-		return "", fmt.Errorf("decoding token header: %w", err)
-	}
-	var header struct {
-		KeyID string `json:"kid"`
-	}
-	if err := json.Unmarshal(decoded, &header); err != nil {
-		return "", fmt.Errorf("decoding token header: %w", err)
-	}
-	return header.KeyID, nil
 }

@@ -95,18 +95,14 @@ func New(cfg *config.Config, logger *slog.Logger) (*Server, error) {
 
 // build creates the verifier, caches, servers and listeners.
 func (s *Server) build(registry *prometheus.Registry) error {
-	verifier, err := verify.New(verify.Config{
-		Issuer:   s.config.IssuerURL,
-		Audience: s.config.Audience,
-		Leeway:   s.config.Leeway,
-		AnyType:  s.config.AnyTokenType,
-	}, s.keys)
-	if err != nil {
-		return fmt.Errorf("creating the token verifier: %w", err)
-	}
-
+	var err error
 	s.authorizer, err = authz.New(authz.Options{
-		Verifier:            verifier,
+		Verification: verify.Config{
+			Issuer:   s.config.IssuerURL,
+			Audience: s.config.Audience,
+			Leeway:   s.config.Leeway,
+			AnyType:  s.config.AnyTokenType,
+		},
 		Keys:                s.keys,
 		TokenCacheBytes:     s.config.TokenCacheBytes,
 		Policy:              s.policy,

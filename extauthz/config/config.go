@@ -69,7 +69,7 @@ func Bind(flags *pflag.FlagSet) *Config {
 	b.annotate("jwks-refresh-interval", "GATEPASS_EXTAUTHZ_JWKS_REFRESH_INTERVAL")
 	flags.DurationVar(&c.RefetchInterval, "jwks-refetch-interval", jwks.DefaultRefetchInterval, "shortest time between JWK Set fetches caused by unknown key ids, and the longest retry wait while the issuer is down")
 	b.annotate("jwks-refetch-interval", "GATEPASS_EXTAUTHZ_JWKS_REFETCH_INTERVAL")
-	flags.DurationVar(&c.MaxStaleness, "jwks-max-staleness", jwks.DefaultMaxStaleness, "how long the last good keys keep serving while the issuer is unreachable; after that checks are denied with 503")
+	flags.DurationVar(&c.MaxStaleness, "jwks-max-staleness", jwks.DefaultMaxStaleness, "how long the last good keys keep serving while the issuer is unreachable, at least twice --jwks-refresh-interval; after that checks are denied with 503")
 	b.annotate("jwks-max-staleness", "GATEPASS_EXTAUTHZ_JWKS_MAX_STALENESS")
 	b.string(&c.Headers.Subject, "subject-header", "GATEPASS_EXTAUTHZ_SUBJECT_HEADER", defaults.Subject, "upstream header that carries the token's sub")
 	b.string(&c.Headers.ClientID, "client-id-header", "GATEPASS_EXTAUTHZ_CLIENT_ID_HEADER", defaults.ClientID, "upstream header that carries the token's client_id")
@@ -145,8 +145,13 @@ func (c *Config) Validate() error {
 	if c.RefetchInterval <= 0 || c.RefetchInterval > c.RefreshInterval {
 		problems = append(problems, fmt.Errorf("--jwks-refetch-interval %v must be positive and at most --jwks-refresh-interval %v", c.RefetchInterval, c.RefreshInterval))
 	}
-	if c.MaxStaleness <= c.RefetchInterval {
-		problems = append(problems, fmt.Errorf("--jwks-max-staleness %v must be longer than --jwks-refetch-interval %v", c.MaxStaleness, c.RefetchInterval))
+	// The keys are refreshed once per refresh interval at most, so a shorter
+	// staleness makes a sidecar lose its keys between two successful
+	// refreshes. Twice the interval leaves room for the retries of one
+	// failed refresh.
+	if minStaleness := 2 * c.RefreshInterval; c.MaxStaleness < minStaleness {
+		problems = append(problems, fmt.Errorf("--jwks-max-staleness %v must be at least twice --jwks-refresh-interval %v (%v), so the keys are refreshed before they go stale: raise --jwks-max-staleness or lower --jwks-refresh-interval",
+			c.MaxStaleness, c.RefreshInterval, minStaleness))
 	}
 
 	if c.ShutdownTimeout <= 0 {

@@ -58,6 +58,30 @@ func TestLoadPrecedence(t *testing.T) {
 	}
 }
 
+func TestLoadStaleness(t *testing.T) {
+	required := []string{"--issuer-url", "https://issuer.test", "--policy-file", "p.yaml"}
+	tests := []struct {
+		name string
+		args []string
+		want time.Duration
+	}{
+		{name: "default", args: required, want: time.Hour},
+		{name: "twice the refresh interval", args: append([]string{"--jwks-max-staleness", "10m"}, required...), want: 10 * time.Minute},
+		{name: "short refresh interval", args: append([]string{"--jwks-max-staleness", "1m", "--jwks-refresh-interval", "30s"}, required...), want: time.Minute},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := load(t, tt.args, nil)
+			if err != nil {
+				t.Fatalf("Load failed: %v", err)
+			}
+			if c.MaxStaleness != tt.want {
+				t.Errorf("MaxStaleness = %v, want %v", c.MaxStaleness, tt.want)
+			}
+		})
+	}
+}
+
 func TestLoadErrors(t *testing.T) {
 	required := []string{"--issuer-url", "https://issuer.test", "--policy-file", "p.yaml"}
 	tests := []struct {
@@ -72,6 +96,9 @@ func TestLoadErrors(t *testing.T) {
 		{name: "bad duration in environment", args: required, env: map[string]string{"GATEPASS_EXTAUTHZ_LEEWAY": "soon"}, want: "$GATEPASS_EXTAUTHZ_LEEWAY"},
 		{name: "leeway too long", args: append([]string{"--leeway", "1h"}, required...), want: "--leeway"},
 		{name: "staleness below refetch", args: append([]string{"--jwks-max-staleness", "5s"}, required...), want: "--jwks-max-staleness"},
+		{name: "staleness below refresh", args: append([]string{"--jwks-max-staleness", "20s", "--jwks-refresh-interval", "60s"}, required...), want: "must be at least twice --jwks-refresh-interval 1m0s"},
+		{name: "staleness below twice refresh", args: append([]string{"--jwks-max-staleness", "9m"}, required...), want: "must be at least twice --jwks-refresh-interval 5m0s"},
+		{name: "staleness from environment", args: required, env: map[string]string{"GATEPASS_EXTAUTHZ_JWKS_MAX_STALENESS": "1m"}, want: "--jwks-max-staleness 1m0s"},
 		{name: "refetch above refresh", args: append([]string{"--jwks-refetch-interval", "1h"}, required...), want: "--jwks-refetch-interval"},
 		{name: "small token cache", args: append([]string{"--token-cache-bytes", "10"}, required...), want: "--token-cache-bytes"},
 		{name: "bad log level", args: append([]string{"--log-level", "loud"}, required...), want: "--log-level"},

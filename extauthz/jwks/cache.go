@@ -500,9 +500,13 @@ func (c *Cache) logOutcome(previous, next *state) {
 	case next.err != nil && next.refreshedAt.IsZero():
 		c.logger.Warn("fetching the JWK Set failed and no keys are cached: checks are denied until a fetch succeeds",
 			"source", c.source(), "error", next.err)
-	case next.err != nil:
-		c.logger.Warn("fetching the JWK Set failed, serving the cached keys",
+	case next.err != nil && !c.usable(next, c.now()):
+		c.logger.Warn("fetching the JWK Set failed and the cached keys are past the maximum staleness: checks are denied with 503 until a fetch succeeds",
 			"source", c.source(), "refreshed_at", next.refreshedAt, "max_staleness", c.options.MaxStaleness, "error", next.err)
+	case next.err != nil:
+		c.logger.Warn("fetching the JWK Set failed, serving the cached keys until they pass the maximum staleness",
+			"source", c.source(), "refreshed_at", next.refreshedAt, "stale_at", next.refreshedAt.Add(c.options.MaxStaleness),
+			"max_staleness", c.options.MaxStaleness, "error", next.err)
 	case previous.err != nil || previous.refreshedAt.IsZero():
 		c.logger.Info("fetched the JWK Set", "jwks_uri", c.jwksURL, "keys", next.keyCount)
 	}

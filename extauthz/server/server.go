@@ -254,12 +254,7 @@ func (s *Server) watchReadiness(ctx context.Context) {
 	for {
 		if now := s.keys.Status().Ready; now != ready {
 			ready = now
-			status := healthpb.HealthCheckResponse_NOT_SERVING
-			if ready {
-				status = healthpb.HealthCheckResponse_SERVING
-			}
-			s.health.SetServingStatus(AuthorizationService, status)
-			s.logger.Info("authorization readiness changed", "ready", ready)
+			s.setReadiness(ready)
 		}
 		select {
 		case <-ctx.Done():
@@ -267,6 +262,20 @@ func (s *Server) watchReadiness(ctx context.Context) {
 		case <-ticker.C:
 		}
 	}
+}
+
+// setReadiness sets the Authorization service's health status and logs the
+// change. Losing readiness is a warning, because from then on every check
+// that needs a token is denied.
+func (s *Server) setReadiness(ready bool) {
+	if ready {
+		s.health.SetServingStatus(AuthorizationService, healthpb.HealthCheckResponse_SERVING)
+		s.logger.Info("authorization ready: verification keys are cached", "ready", true)
+		return
+	}
+	s.health.SetServingStatus(AuthorizationService, healthpb.HealthCheckResponse_NOT_SERVING)
+	s.logger.Warn("authorization not ready: no verification keys within the maximum staleness, so checks that need a token are denied with 503 until a JWK Set fetch succeeds",
+		"ready", false, "max_staleness", s.config.MaxStaleness)
 }
 
 func (s *Server) reloadOnSIGHUP(ctx context.Context) {

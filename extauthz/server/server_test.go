@@ -16,11 +16,13 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
 
 	"github.com/gatepass/gatepass/extauthz/checkclient"
 	"github.com/gatepass/gatepass/extauthz/config"
+	"github.com/gatepass/gatepass/extauthz/internal/logrecorder"
 	"github.com/gatepass/gatepass/extauthz/internal/testissuer"
 )
 
@@ -182,6 +184,45 @@ func TestServerHealth(t *testing.T) {
 		if response.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 			t.Errorf("health of %q = %v, want SERVING", service, response.GetStatus())
 		}
+	}
+}
+
+func TestServerLogsReadiness(t *testing.T) {
+	tests := []struct {
+		name       string
+		ready      bool
+		wantLevel  slog.Level
+		wantStatus healthpb.HealthCheckResponse_ServingStatus
+		wantText   string
+	}{
+		{name: "ready", ready: true, wantLevel: slog.LevelInfo, wantStatus: healthpb.HealthCheckResponse_SERVING, wantText: "authorization ready"},
+		{name: "not ready", ready: false, wantLevel: slog.LevelWarn, wantStatus: healthpb.HealthCheckResponse_NOT_SERVING, wantText: "denied with 503"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			logs := logrecorder.New()
+			s := &Server{config: &config.Config{MaxStaleness: time.Hour}, logger: logs.Logger(), health: health.NewServer()}
+
+			s.setReadiness(tt.ready)
+
+			entries := logs.Entries()
+			if len(entries) != 1 {
+				t.Fatalf("logged %d records, want 1: %+v", len(entries), entries)
+			}
+			if entries[0].Level != tt.wantLevel {
+				t.Errorf("level = %v, want %v", entries[0].Level, tt.wantLevel)
+			}
+			if !strings.Contains(entries[0].Message, tt.wantText) {
+				t.Errorf("message %q does not mention %q", entries[0].Message, tt.wantText)
+			}
+			response, err := s.health.Check(context.Background(), &healthpb.HealthCheckRequest{Service: AuthorizationService})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if response.GetStatus() != tt.wantStatus {
+				t.Errorf("health = %v, want %v", response.GetStatus(), tt.wantStatus)
+			}
+		})
 	}
 }
 

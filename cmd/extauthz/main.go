@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -13,25 +14,49 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// exitError ends the process with code, after the command has printed its
-// output.
-type exitError struct{ code int }
+// exitError ends the process with code. When err is set, run prints it
+// first. Otherwise the command has printed its own output.
+type exitError struct {
+	code int
+	err  error
+}
 
-func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+func (e *exitError) Error() string {
+	if e.err != nil {
+		return e.err.Error()
+	}
+	return fmt.Sprintf("exit status %d", e.code)
+}
+
+func (e *exitError) Unwrap() error { return e.err }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
 
-	err := newRootCommand().ExecuteContext(ctx)
+// run executes the command line args and returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRootCommand()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+
+	err := root.ExecuteContext(ctx)
 	var exit *exitError
 	switch {
 	case errors.As(err, &exit):
-		os.Exit(exit.code)
+		if exit.err != nil {
+			fmt.Fprintln(stderr, "error:", exit.err)
+		}
+		return exit.code
 	case err != nil:
-		fmt.Fprintln(os.Stderr, "error:", err)
-		os.Exit(1)
+		fmt.Fprintln(stderr, "error:", err)
+		return 1
 	}
+	return 0
 }
 
 func newRootCommand() *cobra.Command {

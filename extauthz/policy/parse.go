@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -134,11 +135,23 @@ func Load(path string) (*Policy, error) {
 }
 
 // Parse builds a Policy from YAML. Every failure is an *Error naming the
-// line at fault. source names the document in errors.
+// line at fault. source names the document in errors. It rejects an empty
+// file, a file with neither rules nor a default, and a file with more than
+// one YAML document, because each is more likely a mistake or a
+// half-written file than a policy.
 func Parse(data []byte, source string) (*Policy, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, &Error{Source: source, Reason: "the file is empty: write the policy to another path and rename it into place, so a reload never reads a half-written file"}
+	}
 	doc, err := decode(data, source)
 	if err != nil {
 		return nil, err
+	}
+	if line, extra := secondDocument(data); extra {
+		return nil, &Error{Source: source, Line: line, Reason: "a second YAML document starts here: a policy file holds one document, so remove the --- separator and merge the documents"}
+	}
+	if doc.Default == "" && len(doc.Rules) == 0 {
+		return nil, &Error{Source: source, Reason: "the file has no rules and no default: add rules, or write default: deny to deny every request on purpose"}
 	}
 
 	policy := &Policy{Source: source, Rules: make([]Rule, 0, len(doc.Rules))}
@@ -193,6 +206,24 @@ func yamlError(source string, err error) error {
 	return &Error{Source: source, Reason: err.Error()}
 }
 
+// secondDocument reports whether data holds more than one YAML document,
+// even an empty one after a trailing "---", and the line where the second
+// one starts.
+func secondDocument(data []byte) (line int, found bool) {
+	file, err := parser.ParseBytes(data, 0)
+	if err != nil || len(file.Docs) < 2 {
+		return 0, false
+	}
+	second := file.Docs[1]
+	switch {
+	case second.Start != nil && second.Start.Position != nil:
+		return second.Start.Position.Line, true
+	case second.Body != nil && second.Body.GetToken() != nil:
+		return second.Body.GetToken().Position.Line, true
+	}
+	return 0, true
+}
+
 // lineOf returns the line of the node at a YAML path such as "$.default",
 // or zero when it cannot be found.
 func lineOf(data []byte, path string) int {
@@ -237,6 +268,9 @@ func buildRule(index int, spec ruleSpec) (Rule, error) {
 	}
 
 	for _, method := range spec.Methods {
+		if method == "*" {
+			return Rule{}, inField("methods", errors.New(`method "*" is not a wildcard: omit methods to match every method`))
+		}
 		if method == "" || !isHTTPToken(method) {
 			return Rule{}, inField("methods", fmt.Errorf("method %q is not a valid HTTP method name", method))
 		}

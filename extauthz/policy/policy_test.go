@@ -121,9 +121,10 @@ func TestPolicyDefaults(t *testing.T) {
 		text string
 		want Access
 	}{
-		{name: "absent default denies", text: "rules: []", want: AccessDeny},
-		{name: "empty file denies", text: "", want: AccessDeny},
+		{name: "absent default denies", text: "rules:\n  - path: /a\n    access: public\n", want: AccessDeny},
+		{name: "explicit deny without rules", text: "default: deny", want: AccessDeny},
 		{name: "public default", text: "default: public", want: AccessPublic},
+		{name: "leading document marker", text: "---\ndefault: public\n", want: AccessPublic},
 		{name: "authenticated default", text: "default: authenticated", want: AccessAuthenticated},
 	}
 	for _, tt := range tests {
@@ -198,6 +199,13 @@ func TestParseErrors(t *testing.T) {
 		{name: "host with two trailing dots", text: "rules:\n  - path: /a\n    host: a.test..\n    access: public\n", wantLine: 3, wantReason: "host"},
 		{name: "host with empty label", text: "rules:\n  - path: /a\n    host: a..test\n    access: public\n", wantLine: 3, wantReason: "host"},
 		{name: "second rule reported", text: "rules:\n  - path: /a\n    access: public\n  - path: /b\n    access: nope\n", wantLine: 5, wantReason: "rule 2"},
+		{name: "empty file", text: "", wantLine: 0, wantReason: "the file is empty"},
+		{name: "whitespace only", text: "\n  \n", wantLine: 0, wantReason: "the file is empty"},
+		{name: "comments only", text: "# rules come later\n", wantLine: 0, wantReason: "no rules and no default"},
+		{name: "no rules and no default", text: "rules: []\n", wantLine: 0, wantReason: "no rules and no default"},
+		{name: "second document", text: "rules: []\n---\ndefault: public\n", wantLine: 2, wantReason: "second YAML document"},
+		{name: "trailing document separator", text: "default: deny\n---\n", wantLine: 2, wantReason: "second YAML document"},
+		{name: "wildcard method", text: "rules:\n  - path: /a\n    methods: [\"*\"]\n    access: public\n", wantLine: 3, wantReason: "omit methods to match every method"},
 		{name: "tag without value", text: "rules:\n  - path: /a\n    access: public\n    methods: !!str\n", wantLine: 0, wantReason: "YAML parser failed"},
 		{name: "wrong type", text: "rules:\n  - path: /a\n    access: public\n    methods: GET\n", wantLine: 4, wantReason: ""},
 	}
@@ -305,6 +313,15 @@ func TestFileReload(t *testing.T) {
 		}
 		if file.Current() != before {
 			t.Error("Current() changed after a failed reload")
+		}
+	})
+	t.Run("empty reload keeps old policy", func(t *testing.T) {
+		write("")
+		if err := file.Reload(); err == nil {
+			t.Fatal("Reload of an empty file succeeded")
+		}
+		if file.Current() != before {
+			t.Error("Current() changed after reloading an empty file")
 		}
 	})
 	t.Run("good reload replaces policy", func(t *testing.T) {

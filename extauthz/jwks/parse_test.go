@@ -3,8 +3,11 @@ package jwks
 import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/go-jose/go-jose/v4"
@@ -34,7 +37,33 @@ func keySet(t *testing.T, keys ...json.RawMessage) []byte {
 	return data
 }
 
+// marshalJWK encodes key as a JWK with kid id and alg.
+func marshalJWK(t *testing.T, key any, id, alg string) json.RawMessage {
+	t.Helper()
+	data, err := json.Marshal(jose.JSONWebKey{Key: key, KeyID: id, Algorithm: alg, Use: "sig"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
 func TestParseKeySet(t *testing.T) {
+	ecPrivate, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecP384, err := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsaPrivate, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsa1024, err := rsa.GenerateKey(rand.Reader, 1024)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ec := mustJWK(t, "ec", "ES256")
 	rsaKey := mustJWK(t, "rsa", "RS256")
 	ed := mustJWK(t, "ed", "EdDSA")
@@ -64,7 +93,9 @@ func TestParseKeySet(t *testing.T) {
 		document    []byte
 		wantKIDs    []string
 		wantSkipped int
-		wantErr     bool
+		// wantReason must appear in the reason of the first skipped key.
+		wantReason string
+		wantErr    bool
 	}{
 		{name: "three key types", document: keySet(t, ec, rsaKey, ed), wantKIDs: []string{"ec", "rsa", "ed"}},
 		{name: "key without alg kept", document: keySet(t, withField(ec, "alg", nil)), wantKIDs: []string{"ec"}},
@@ -77,6 +108,18 @@ func TestParseKeySet(t *testing.T) {
 		{name: "unknown key type skipped", document: keySet(t, json.RawMessage(`{"kty":"XYZ","kid":"x"}`), ec), wantKIDs: []string{"ec"}, wantSkipped: 1},
 		{name: "point off the curve skipped", document: keySet(t, withField(ec, "y", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), ed), wantKIDs: []string{"ed"}, wantSkipped: 1},
 		{name: "non-object key skipped", document: keySet(t, json.RawMessage(`"text"`), ec), wantKIDs: []string{"ec"}, wantSkipped: 1},
+		{name: "private EC key skipped", document: keySet(t, marshalJWK(t, ecPrivate, "leak", "ES256"), ed), wantKIDs: []string{"ed"}, wantSkipped: 1, wantReason: `private key member "d"`},
+		{name: "private RSA key skipped", document: keySet(t, marshalJWK(t, rsaPrivate, "leak", "RS256"), ed), wantKIDs: []string{"ed"}, wantSkipped: 1, wantReason: `private key member "d"`},
+		{name: "RSA prime factor skipped", document: keySet(t, withField(rsaKey, "p", "AQAB"), ed), wantKIDs: []string{"ed"}, wantSkipped: 1, wantReason: `private key member "p"`},
+		{name: "public half of private key kept", document: keySet(t, marshalJWK(t, ecPrivate.Public(), "ec", "ES256")), wantKIDs: []string{"ec"}},
+		{name: "key_ops without verify skipped", document: keySet(t, withField(ec, "key_ops", []string{"encrypt"}), ed), wantKIDs: []string{"ed"}, wantSkipped: 1, wantReason: `does not include "verify"`},
+		{name: "empty key_ops skipped", document: keySet(t, withField(ec, "key_ops", []string{}), ed), wantKIDs: []string{"ed"}, wantSkipped: 1, wantReason: "key_ops"},
+		{name: "key_ops with verify kept", document: keySet(t, withField(ec, "key_ops", []string{"verify"})), wantKIDs: []string{"ec"}},
+		{name: "EC key labelled RS256 skipped", document: keySet(t, withField(ec, "alg", "RS256"), ed), wantKIDs: []string{"ed"}, wantSkipped: 1, wantReason: "the key is an EC key"},
+		{name: "RSA key labelled EdDSA skipped", document: keySet(t, withField(rsaKey, "alg", "EdDSA"), ed), wantKIDs: []string{"ed"}, wantSkipped: 1, wantReason: "the key is an RSA key"},
+		{name: "Ed25519 key labelled ES256 skipped", document: keySet(t, withField(ed, "alg", "ES256"), ec), wantKIDs: []string{"ec"}, wantSkipped: 1, wantReason: "the key is an Ed25519 key"},
+		{name: "P-384 key skipped", document: keySet(t, marshalJWK(t, ecP384.Public(), "p384", ""), ed), wantKIDs: []string{"ed"}, wantSkipped: 1, wantReason: "curve P-384"},
+		{name: "1024-bit RSA key skipped", document: keySet(t, marshalJWK(t, rsa1024.Public(), "small", "RS256"), ed), wantKIDs: []string{"ed"}, wantSkipped: 1, wantReason: "RSA key of 1024 bits, the minimum is 2048"},
 		{name: "only unusable keys", document: keySet(t, symmetric), wantErr: true, wantSkipped: 1},
 		{name: "empty key list", document: []byte(`{"keys":[]}`), wantErr: true},
 		{name: "no keys member", document: []byte(`{"other":[]}`), wantErr: true},
@@ -87,6 +130,9 @@ func TestParseKeySet(t *testing.T) {
 			keys, skipped, err := ParseKeySet(tt.document)
 			if len(skipped) != tt.wantSkipped {
 				t.Errorf("skipped %d keys (%+v), want %d", len(skipped), skipped, tt.wantSkipped)
+			}
+			if tt.wantReason != "" && (len(skipped) == 0 || !strings.Contains(skipped[0].Reason, tt.wantReason)) {
+				t.Errorf("skipped %+v, want a first reason that mentions %q", skipped, tt.wantReason)
 			}
 			if tt.wantErr {
 				if err == nil {

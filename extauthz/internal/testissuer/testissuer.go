@@ -121,6 +121,14 @@ func (s *Server) Publish(keys ...*Key) {
 	s.keys = jwks
 }
 
+// PublishJWKs replaces the published keys with jwks as given, so a test can
+// publish keys that Publish would not build, such as private ones.
+func (s *Server) PublishJWKs(jwks ...jose.JSONWebKey) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.keys = jwks
+}
+
 // SetCacheControl sets the Cache-Control header of JWK Set responses; an
 // empty value sends none.
 func (s *Server) SetCacheControl(value string) {

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gatepass/gatepass/extauthz/bearer"
+	"github.com/gatepass/gatepass/extauthz/jwks"
 	"github.com/gatepass/gatepass/extauthz/policy"
 	"github.com/gatepass/gatepass/extauthz/tokencache"
 	"github.com/gatepass/gatepass/shared/verify"
@@ -243,7 +244,7 @@ func (s *Server) verify(ctx context.Context, token string) (*identity, error) {
 		if err != nil {
 			return nil, keyError(cached.key.ID, err)
 		}
-		if sameKey(current, cached.key) {
+		if jwks.SameKey(current, cached.key) {
 			return cached, nil
 		}
 		s.logger.Debug("the key behind a cached token's kid changed, verifying the token again", "kid", cached.key.ID)

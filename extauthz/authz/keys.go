@@ -2,7 +2,6 @@ package authz
 
 import (
 	"context"
-	"crypto"
 
 	"github.com/gatepass/gatepass/shared/verify"
 )
@@ -12,7 +11,8 @@ import (
 type keyRecordContextKey struct{}
 
 // keyRecord receives the key the verifier used for one token. It stays the
-// zero Key, which sameKey matches with no key, when no lookup succeeded.
+// zero Key, which jwks.SameKey matches with no key, when no lookup
+// succeeded.
 type keyRecord struct {
 	key verify.Key
 }
@@ -38,14 +38,4 @@ func (r recordingKeySource) Key(ctx context.Context, kid string) (verify.Key, er
 		record.key = key
 	}
 	return key, err
-}
-
-// sameKey reports whether a and b are the same verification key: the same
-// kid, the same published algorithm and the same public key material.
-func sameKey(a, b verify.Key) bool {
-	if a.ID != b.ID || a.Algorithm != b.Algorithm {
-		return false
-	}
-	public, ok := a.Public.(interface{ Equal(crypto.PublicKey) bool })
-	return ok && public.Equal(b.Public)
 }

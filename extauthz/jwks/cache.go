@@ -13,10 +13,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -109,7 +111,9 @@ type Cache struct {
 	mu      sync.Mutex
 	jwksURL string
 	etag    string
-	kids    map[string]bool
+
+	// published holds the keys of the last stored JWK Set by kid.
+	published map[string]verify.Key
 }
 
 // state is an immutable snapshot of what the last fetches achieved.
@@ -179,13 +183,13 @@ func New(options Options) (*Cache, error) {
 	}
 
 	cache := &Cache{
-		options: options,
-		client:  options.HTTPClient,
-		logger:  options.Logger,
-		now:     options.Now,
-		keys:    keys,
-		jwksURL: options.JWKSURL,
-		kids:    map[string]bool{},
+		options:   options,
+		client:    options.HTTPClient,
+		logger:    options.Logger,
+		now:       options.Now,
+		keys:      keys,
+		jwksURL:   options.JWKSURL,
+		published: map[string]verify.Key{},
 	}
 	cache.state.Store(&state{})
 	cache.metrics, err = newMetrics(options.Registerer, cache)
@@ -376,7 +380,7 @@ func (c *Cache) fetch(ctx context.Context) (time.Duration, error) {
 		refreshedAt: previous.refreshedAt,
 		attemptedAt: attemptedAt,
 		err:         err,
-		keyCount:    len(c.kids),
+		keyCount:    len(c.published),
 	}
 	if err == nil {
 		next.refreshedAt = attemptedAt
@@ -412,7 +416,7 @@ func (c *Cache) download(ctx context.Context) (time.Duration, string, error) {
 		return 0, outcomeFailed, fmt.Errorf("building JWK Set request for %s: %w", c.jwksURL, err)
 	}
 	request.Header.Set("Accept", "application/jwk-set+json, application/json")
-	if c.etag != "" && len(c.kids) > 0 {
+	if c.etag != "" && len(c.published) > 0 {
 		request.Header.Set("If-None-Match", c.etag)
 	}
 
@@ -425,7 +429,7 @@ func (c *Cache) download(ctx context.Context) (time.Duration, string, error) {
 	delay := refreshDelay(response.Header, c.options.RefetchInterval, c.options.RefreshInterval)
 	switch response.StatusCode {
 	case http.StatusNotModified:
-		if len(c.kids) == 0 {
+		if len(c.published) == 0 {
 			return 0, outcomeFailed, fmt.Errorf("fetching JWK Set %s: status 304 Not Modified although no keys are cached", c.jwksURL)
 		}
 		return delay, outcomeNotModified, nil
@@ -449,10 +453,15 @@ func (c *Cache) download(ctx context.Context) (time.Duration, string, error) {
 	if err != nil {
 		return 0, outcomeFailed, fmt.Errorf("JWK Set %s: %w", c.jwksURL, err)
 	}
+	before := c.published
 	if err := c.store(keys); err != nil {
 		return 0, outcomeFailed, fmt.Errorf("JWK Set %s: %w", c.jwksURL, err)
 	}
 	c.etag = response.Header.Get("ETag")
+	if len(before) > 0 {
+		// The first fetch is logged with its outcome in logOutcome.
+		c.logKeySetChange(diffKeys(before, c.published), len(c.published))
+	}
 	return delay, outcomeUpdated, nil
 }
 
@@ -462,14 +471,14 @@ func (c *Cache) store(keys []verify.Key) error {
 		return fmt.Errorf("the set contains %d usable keys, more than the maximum of %d: raise --key-cache-size", len(keys), c.options.MaxKeys)
 	}
 
-	current := make(map[string]bool, len(keys))
+	current := make(map[string]verify.Key, len(keys))
 	for _, key := range keys {
-		current[key.ID] = true
+		current[key.ID] = key
 	}
 	// Delete keys the issuer no longer publishes first, so the new ones
 	// never compete with them for room.
-	for kid := range c.kids {
-		if !current[kid] {
+	for kid := range c.published {
+		if _, found := current[kid]; !found {
 			c.keys.Del(kid)
 		}
 	}
@@ -491,7 +500,7 @@ func (c *Cache) store(keys []verify.Key) error {
 			return fmt.Errorf("the key cache did not admit key %q", key.ID)
 		}
 	}
-	c.kids = current
+	c.published = current
 	return nil
 }
 
@@ -508,7 +517,7 @@ func (c *Cache) logOutcome(previous, next *state) {
 			"source", c.source(), "refreshed_at", next.refreshedAt, "stale_at", next.refreshedAt.Add(c.options.MaxStaleness),
 			"max_staleness", c.options.MaxStaleness, "error", next.err)
 	case previous.err != nil || previous.refreshedAt.IsZero():
-		c.logger.Info("fetched the JWK Set", "jwks_uri", c.jwksURL, "keys", next.keyCount)
+		c.logger.Info("fetched the JWK Set", "jwks_uri", c.jwksURL, "keys", next.keyCount, "kids", slices.Sorted(maps.Keys(c.published)))
 	}
 }
 

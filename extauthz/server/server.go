@@ -164,6 +164,8 @@ func (s *Server) ReloadPolicy() error {
 // shutdown timeout. SIGHUP reloads the policy meanwhile. It returns the
 // error that stopped a server early, if any.
 func (s *Server) Run(ctx context.Context) error {
+	// Deferred first, so it runs last, once every goroutine has returned.
+	defer func() { s.logger.Info("ext_authz sidecar stopped") }()
 	defer s.close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,9 +49,20 @@ type fixture struct {
 	server     *Server
 	conn       *grpc.ClientConn
 	policyPath string
+
+	// stop cancels Run and returns its error. Calls after the first return
+	// the same error.
+	stop func() error
 }
 
 func startServer(t *testing.T) *fixture {
+	t.Helper()
+	return startServerLogging(t, slog.New(slog.NewTextHandler(io.Discard, nil)))
+}
+
+// startServerLogging starts a sidecar that logs to logger and waits until it
+// is ready. The test's cleanup stops it.
+func startServerLogging(t *testing.T, logger *slog.Logger) *fixture {
 	t.Helper()
 	key, err := testissuer.NewKey("k1", "ES256")
 	if err != nil {
@@ -76,7 +88,7 @@ func startServer(t *testing.T) *fixture {
 		MaxStaleness:    time.Hour,
 		ShutdownTimeout: 5 * time.Second,
 	}
-	server, err := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	server, err := New(cfg, logger)
 	if err != nil {
 		t.Fatalf("New failed: %v", err)
 	}
@@ -84,9 +96,12 @@ func startServer(t *testing.T) *fixture {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- server.Run(ctx) }()
-	t.Cleanup(func() {
+	stop := sync.OnceValue(func() error {
 		cancel()
-		if err := <-done; err != nil {
+		return <-done
+	})
+	t.Cleanup(func() {
+		if err := stop(); err != nil {
 			t.Errorf("Run returned %v", err)
 		}
 	})
@@ -97,7 +112,7 @@ func startServer(t *testing.T) *fixture {
 	}
 	t.Cleanup(func() { conn.Close() })
 
-	f := &fixture{issuer: issuer, key: key, server: server, conn: conn, policyPath: policyPath}
+	f := &fixture{issuer: issuer, key: key, server: server, conn: conn, policyPath: policyPath, stop: stop}
 	f.waitReady(t)
 	return f
 }
@@ -184,6 +199,27 @@ func TestServerHealth(t *testing.T) {
 		if response.GetStatus() != healthpb.HealthCheckResponse_SERVING {
 			t.Errorf("health of %q = %v, want SERVING", service, response.GetStatus())
 		}
+	}
+}
+
+func TestServerLogsStartAndStop(t *testing.T) {
+	logs := logrecorder.New()
+	f := startServerLogging(t, logs.Logger())
+	if err := f.stop(); err != nil {
+		t.Fatalf("Run returned %v", err)
+	}
+
+	var messages []string
+	for _, entry := range logs.Entries() {
+		messages = append(messages, entry.Message)
+	}
+	for _, want := range []string{"ext_authz sidecar started", "ext_authz sidecar stopping", "ext_authz sidecar stopped"} {
+		if !slices.Contains(messages, want) {
+			t.Errorf("log %q lacks %q", messages, want)
+		}
+	}
+	if last := messages[len(messages)-1]; last != "ext_authz sidecar stopped" {
+		t.Errorf("last log message = %q, want %q", last, "ext_authz sidecar stopped")
 	}
 }
 

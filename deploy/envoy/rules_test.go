@@ -150,9 +150,9 @@ func checkClusters(f *findings, clusters map[string]*clusterv3.Cluster) {
 	}
 }
 
-// checkSidecarHealthCheck checks that Envoy asks the sidecar's gRPC health
-// service about the Authorization service, which reports NOT_SERVING while
-// the sidecar has no usable keys.
+// checkSidecarHealthCheck checks that Envoy's health check requests the
+// status of the Authorization service, which the sidecar reports as
+// NOT_SERVING while it has no usable keys.
 func checkSidecarHealthCheck(f *findings, sidecar *clusterv3.Cluster) {
 	for _, check := range sidecar.GetHealthChecks() {
 		grpcCheck := check.GetGrpcHealthCheck()

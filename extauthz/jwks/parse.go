@@ -33,14 +33,15 @@ const minRSABits = 2048
 var privateMembers = []string{"d", "p", "q", "dp", "dq", "qi", "oth", "k"}
 
 // ParseKeySet decodes a JWK Set document (RFC 7517, section 5) and returns
-// its signature verification keys. It skips, and reports in skipped, keys
-// that cannot verify gatepass tokens or should not be trusted: symmetric
-// keys, keys that carry private key material, keys for encryption or whose
-// key_ops lack "verify", keys published for an algorithm outside
-// verify.Algorithms or for one that does not fit their type, EC keys off
-// P-256, RSA keys under 2048 bits, keys without a kid, duplicate kids and
-// key types go-jose does not know. It fails when the document is not a JWK
-// Set or holds no usable key.
+// its signature verification keys. It fails when the document is not a JWK
+// Set or holds no usable key. It skips, and reports in skipped, the keys
+// that cannot verify gatepass tokens or should not be trusted:
+//   - symmetric keys and keys that carry private key material;
+//   - keys for encryption, or whose key_ops lack "verify";
+//   - keys published for an algorithm outside verify.Algorithms, or for one
+//     that does not fit their type;
+//   - EC keys off P-256 and RSA keys under 2048 bits;
+//   - keys without a kid, duplicate kids and key types go-jose does not know.
 func ParseKeySet(document []byte) (keys []verify.Key, skipped []SkippedKey, err error) {
 	var set struct {
 		Keys []json.RawMessage `json:"keys"`

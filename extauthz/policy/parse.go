@@ -148,7 +148,7 @@ func Parse(data []byte, source string) (*Policy, error) {
 		return nil, err
 	}
 	if line, extra := secondDocument(data); extra {
-		return nil, &Error{Source: source, Line: line, Reason: "a second YAML document starts here: a policy file holds one document, so remove the --- separator and merge the documents"}
+		return nil, &Error{Source: source, Line: line, Reason: "a second YAML document starts here, but a policy file must contain exactly one: remove the --- separator and merge the documents"}
 	}
 	if doc.Default == "" && len(doc.Rules) == 0 {
 		return nil, &Error{Source: source, Reason: "the file has no rules and no default: add rules, or write default: deny to deny every request on purpose"}

@@ -472,8 +472,13 @@ func (c *Cache) store(keys []verify.Key) error {
 	}
 
 	current := make(map[string]verify.Key, len(keys))
-	for _, key := range keys {
-		current[key.ID] = key
+	for i, key := range keys {
+		if previous, found := c.published[key.ID]; found && SameKey(previous, key) {
+			// Keep the value that cached tokens were verified with, so that
+			// SameKey finds equal pointers and need not compare key material.
+			keys[i] = previous
+		}
+		current[key.ID] = keys[i]
 	}
 	// Delete keys the issuer no longer publishes first, so the new ones
 	// never compete with them for room.

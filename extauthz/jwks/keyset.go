@@ -1,7 +1,9 @@
 package jwks
 
 import (
-	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
 	"slices"
 
 	"github.com/gatepass/gatepass/shared/verify"
@@ -13,8 +15,20 @@ func SameKey(a, b verify.Key) bool {
 	if a.ID != b.ID || a.Algorithm != b.Algorithm {
 		return false
 	}
-	public, ok := a.Public.(interface{ Equal(crypto.PublicKey) bool })
-	return ok && public.Equal(b.Public)
+	// A Cache keeps one value per unchanged key across fetches, so the
+	// pointers usually match and spare the allocating Equal of ECDSA and
+	// RSA keys, which authz calls on every cached check.
+	switch public := a.Public.(type) {
+	case *ecdsa.PublicKey:
+		other, ok := b.Public.(*ecdsa.PublicKey)
+		return ok && public != nil && (public == other || public.Equal(other))
+	case *rsa.PublicKey:
+		other, ok := b.Public.(*rsa.PublicKey)
+		return ok && public != nil && (public == other || public.Equal(other))
+	case ed25519.PublicKey:
+		return public.Equal(b.Public)
+	}
+	return false
 }
 
 // keySetChange lists the kids that one fetch added, removed, or kept with
@@ -53,8 +67,9 @@ func diffKeys(before, after map[string]verify.Key) keySetChange {
 }
 
 // logKeySetChange logs how a fetch after the first one changed the keys. A
-// kid that names other key material is a warning, because issuers derive
-// kids from keys and a reused kid can mean someone replaced the set.
+// kid that names other key material is a warning, because the gatepass
+// issuer derives kids from key thumbprints, so a reused kid can mean that
+// someone replaced the set.
 func (c *Cache) logKeySetChange(change keySetChange, keyCount int) {
 	if change.empty() {
 		return

@@ -41,6 +41,7 @@ func TestSameKey(t *testing.T) {
 		{name: "other algorithm", other: relabelled, want: false},
 		{name: "other kid", other: renamed, want: false},
 		{name: "zero key", other: verify.Key{}, want: false},
+		{name: "same value", other: key, want: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -51,6 +52,30 @@ func TestSameKey(t *testing.T) {
 				t.Errorf("SameKey with the arguments swapped = %v, want %v", got, tt.want)
 			}
 		})
+	}
+}
+
+func TestCacheKeepsUnchangedKeyValues(t *testing.T) {
+	k1, k2 := newKey(t, "k1"), newKey(t, "k2")
+	f := newFixture(t, nil, k1)
+	before, err := f.cache.Key(context.Background(), "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// A changed set makes the issuer answer 200, so the cache parses every
+	// key again.
+	f.issuer.Publish(k1, k2)
+	if _, err := f.cache.refresh(context.Background(), true); err != nil {
+		t.Fatalf("refresh failed: %v", err)
+	}
+	requireKey(t, f.cache, "k2")
+	after, err := f.cache.Key(context.Background(), "k1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Public != before.Public {
+		t.Error("k1 has a new public key value after a refresh that kept it, want the cached one")
 	}
 }
 

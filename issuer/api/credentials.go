@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"time"
@@ -100,6 +101,9 @@ func (s *Server) handleCreateCredential(c *gin.Context) {
 	if !who.isAdmin() && !s.withinCallerGrant(c, who, request) {
 		return
 	}
+	if !s.belowCredentialCap(c, clientID, now) {
+		return
+	}
 	expiresAt, expiresInDays := s.credentialExpiry(who, request.ExpiresInDays, now)
 
 	credentialID := secret.NewCredentialID()
@@ -134,6 +138,27 @@ func (s *Server) handleCreateCredential(c *gin.Context) {
 	s.deps.Logger.InfoContext(c, "credential created", "client_id", clientID, "credential_id", credentialID, "actor", who.actor())
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, createdCredential{ClientID: clientID, CredentialID: credentialID, Secret: value, ExpiresInDays: expiresInDays})
+}
+
+// belowCredentialCap checks that clientID may get another active
+// credential. It writes 409 or 500 and returns false otherwise.
+//
+// NOTE: concurrent creations can each pass the check, so the cap may be
+// exceeded by the number of requests in flight.
+func (s *Server) belowCredentialCap(c *gin.Context, clientID string, now time.Time) bool {
+	if s.config.MaxActiveCredentials == 0 {
+		return true
+	}
+	active, err := s.deps.Store.ListActiveCredentials(c.Request.Context(), clientID, now)
+	if err != nil && !isNotFound(err) {
+		s.internalError(c, "counting credentials failed", err, "client_id", clientID)
+		return false
+	}
+	if len(active) >= s.config.MaxActiveCredentials {
+		writeDetail(c, http.StatusConflict, fmt.Sprintf("client %s already has %d active credentials, the maximum; revoke unused ones first", clientID, len(active)))
+		return false
+	}
+	return true
 }
 
 // withinCallerGrant enforces that a self-service credential never holds a

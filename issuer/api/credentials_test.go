@@ -315,3 +315,27 @@ func repeatedJSON(format string, count int) string {
 	}
 	return strings.Join(items, ",")
 }
+
+func TestActiveCredentialCap(t *testing.T) {
+	ti := startIssuer(t, "sqlite", withCredentialCap(2))
+	admin := []string{"X-Admin-Token", testAdminToken}
+	create := func() response {
+		return do(t, newRequest(t, http.MethodPost, ti.URL+"/clients/svc-a/credentials", jsonType, "{}", admin...))
+	}
+
+	first, second := create(), create()
+	if first.status != http.StatusOK || second.status != http.StatusOK {
+		t.Fatalf("first two creations: status %d and %d, want 200", first.status, second.status)
+	}
+	if third := create(); third.status != http.StatusConflict {
+		t.Fatalf("third creation over a cap of 2: status %d, body %s, want 409", third.status, third.body)
+	}
+
+	revoke := do(t, newRequest(t, http.MethodDelete, ti.URL+"/clients/svc-a/credentials/"+first.object(t)["credential_id"].(string), "", "", admin...))
+	if revoke.status != http.StatusOK {
+		t.Fatalf("revoke: status %d", revoke.status)
+	}
+	if again := create(); again.status != http.StatusOK {
+		t.Errorf("creation after a revocation: status %d, body %s, want 200", again.status, again.body)
+	}
+}

@@ -64,6 +64,11 @@ func withClock(now func() time.Time) issuerOption {
 	return func(s *harnessSettings) { s.now = now }
 }
 
+// withCredentialCap caps the active credentials per client.
+func withCredentialCap(limit int) issuerOption {
+	return func(s *harnessSettings) { s.config.MaxActiveCredentials = limit }
+}
+
 // withAuthBurst lets only burst failed authentications through per key.
 func withAuthBurst(burst int) issuerOption {
 	return func(s *harnessSettings) { s.limiter.Burst = burst }
@@ -112,15 +117,16 @@ func startIssuer(t *testing.T, backend string, options ...issuerOption) *testIss
 	httpServer := httptest.NewUnstartedServer(nil)
 	issuerURL := "http://" + httpServer.Listener.Addr().String()
 	config := api.Config{
-		IssuerURL:        issuerURL,
-		Audience:         issuerURL,
-		TokenTTL:         5 * time.Minute,
-		RefreshTTL:       24 * time.Hour,
-		RefreshGrace:     5 * time.Second,
-		CookieName:       "access_token",
-		AdminToken:       testAdminToken,
-		SigningAlgorithm: "ES256",
-		JWKSMaxAge:       5 * time.Minute,
+		IssuerURL:            issuerURL,
+		Audience:             issuerURL,
+		TokenTTL:             5 * time.Minute,
+		RefreshTTL:           24 * time.Hour,
+		RefreshGrace:         5 * time.Second,
+		CookieName:           "access_token",
+		AdminToken:           testAdminToken,
+		SigningAlgorithm:     "ES256",
+		JWKSMaxAge:           5 * time.Minute,
+		MaxActiveCredentials: 100,
 	}
 	limiterConfig := ratelimit.DefaultConfig()
 	limiterConfig.Burst = 1000

@@ -79,6 +79,10 @@ type Config struct {
 	// MaxCredentialDays caps credential lifetimes; zero means no cap.
 	MaxCredentialDays int
 
+	// MaxActiveCredentials caps the active credentials of one client, so a
+	// client with credentials:write cannot fill storage; zero means no cap.
+	MaxActiveCredentials int
+
 	// SigningAlgorithm is the JWS algorithm announced in metadata.
 	SigningAlgorithm string
 

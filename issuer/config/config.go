@@ -36,6 +36,7 @@ type Config struct {
 	KeyRefresh        time.Duration
 	SecretPrefix      string
 	MaxCredentialDays int
+	MaxCredentials    int
 	RefreshTokenTTL   time.Duration
 	RefreshGrace      time.Duration
 	CookieName        string
@@ -68,6 +69,7 @@ func Bind(flags *pflag.FlagSet) *Config {
 	b.duration(&c.KeyRefresh, "key-refresh-interval", "GATEPASS_KEY_REFRESH_INTERVAL", 30*time.Second, "how often the issuer re-reads signing keys from storage, so it picks up rotations done by another replica or by the keys command")
 	b.string(&c.SecretPrefix, "secret-prefix", "GATEPASS_SECRET_PREFIX", "gp", "prefix of credential secrets, which lets secret scanners recognise them")
 	b.int(&c.MaxCredentialDays, "max-credential-days", "GATEPASS_MAX_CREDENTIAL_DAYS", 0, "longest credential lifetime in days, also applied to credentials requested without expiry; 0 means no cap")
+	b.int(&c.MaxCredentials, "max-credentials-per-client", "GATEPASS_MAX_CREDENTIALS_PER_CLIENT", 100, "most active credentials one client may have through the API; 0 means no cap")
 	b.duration(&c.RefreshTokenTTL, "refresh-token-ttl", "GATEPASS_REFRESH_TOKEN_TTL", 30*24*time.Hour, "lifetime of refresh tokens, a Go duration")
 	b.duration(&c.RefreshGrace, "refresh-grace", "GATEPASS_REFRESH_GRACE", 5*time.Second, "how long a spent refresh token still returns its replacement, for concurrent refreshes")
 	b.string(&c.CookieName, "cookie-name", "GATEPASS_COOKIE_NAME", "access_token", "name of the cookie that /token?set_cookie=true sets and /me reads")
@@ -107,6 +109,9 @@ func (c *Config) Validate() error {
 	}
 	if err := secret.ValidatePrefix(c.SecretPrefix); err != nil {
 		problems = append(problems, fmt.Errorf("--secret-prefix: %w", err))
+	}
+	if c.MaxCredentials < 0 {
+		problems = append(problems, fmt.Errorf("--max-credentials-per-client %d must not be negative", c.MaxCredentials))
 	}
 	if c.MaxCredentialDays < 0 {
 		problems = append(problems, fmt.Errorf("--max-credential-days %d must not be negative", c.MaxCredentialDays))

@@ -455,12 +455,28 @@ func (m *Manager) reload(ctx context.Context) error {
 // install builds a snapshot of rows and makes it current. The caller holds
 // reloadMu.
 func (m *Manager) install(rows []store.SigningKey) error {
-	next, err := m.builder.build(rows, m.now(), m.snapshot.Load())
+	now := m.now()
+	previous := m.snapshot.Load()
+	next, err := m.builder.build(rows, now, previous)
 	if err != nil {
 		return fmt.Errorf("loading signing keys: %w", err)
 	}
 	m.snapshot.Store(next)
+	m.logSignerChange(previous, next, now)
 	return nil
+}
+
+// logSignerChange logs when the key that signs now differs between two
+// snapshots, such as after another replica or the keys command rotated.
+func (m *Manager) logSignerChange(previous, next *snapshot, now time.Time) {
+	if previous == nil {
+		return
+	}
+	before, after := previous.signer(now), next.signer(now)
+	if before == nil || after == nil || before.id == after.id {
+		return
+	}
+	m.logger.Info("signing with another key after reloading keys", "previous_kid", before.id, "kid", after.id)
 }
 
 // generate creates a key of the configured algorithm.

@@ -147,3 +147,26 @@ func BenchmarkParseAndHash(b *testing.B) {
 		codec.HashCredentialSecret(value)
 	}
 }
+
+func TestHashConcurrentUse(t *testing.T) {
+	codec := newTestCodec(t)
+	value, _ := codec.NewCredentialSecret(NewCredentialID())
+	want := codec.HashCredentialSecret(value)
+
+	done := make(chan []byte)
+	for range 8 {
+		go func() {
+			var last []byte
+			for range 200 {
+				last = codec.HashCredentialSecret(value)
+				codec.HashRefreshToken(value)
+			}
+			done <- last
+		}()
+	}
+	for range 8 {
+		if got := <-done; !Equal(got, want) {
+			t.Fatalf("concurrent hash = %x, want %x", got, want)
+		}
+	}
+}

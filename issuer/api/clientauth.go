@@ -86,6 +86,11 @@ func (s *Server) authenticateClient(c *gin.Context, form tokenForm) (store.Crede
 	if presented.secret == "" {
 		return store.Credential{}, invalidRequest("client_secret is required, in the form or in an HTTP Basic header")
 	}
+	if !ValidClientID(presented.clientID) {
+		// No such client can exist, and checking here keeps arbitrary
+		// client input out of the limiter's keys.
+		return store.Credential{}, invalidClient("unknown client or secret")
+	}
 
 	limitKeys := failureKeys(presented.clientID, c.ClientIP())
 	if wait := max(s.deps.Limiter.RetryAfter(limitKeys[0]), s.deps.Limiter.RetryAfter(limitKeys[1])); wait > 0 {

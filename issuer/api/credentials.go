@@ -125,7 +125,9 @@ func (s *Server) handleCreateCredential(c *gin.Context) {
 	event := store.AuditEvent{Time: now, Actor: who.actor(), Action: "credential.created", ClientID: clientID, CredentialID: credentialID,
 		Detail: "type=" + request.Type + " scopes=" + request.Scopes.String()}
 
-	err = s.deps.Store.CreateCredential(background(c.Request.Context()), credential, store.CreateCredentialOptions{RegisterClient: who.isAdmin()}, event)
+	writeCtx, cancel := background(c.Request.Context())
+	defer cancel()
+	err = s.deps.Store.CreateCredential(writeCtx, credential, store.CreateCredentialOptions{RegisterClient: who.isAdmin()}, event)
 	if isNotFound(err) {
 		writeDetail(c, http.StatusNotFound, "client "+clientID+" not found")
 		return
@@ -227,14 +229,16 @@ func (s *Server) handleRevokeCredential(c *gin.Context) {
 	}
 
 	credentialID := c.Param("credential_id")
-	if !ValidClientID(credentialID) {
+	if !secret.ValidCredentialID(credentialID) {
 		writeDetail(c, http.StatusNotFound, "credential not found")
 		return
 	}
 
 	now := s.now()
 	event := store.AuditEvent{Time: now, Actor: who.actor(), Action: "credential.revoked", ClientID: clientID, CredentialID: credentialID}
-	err := s.deps.Store.RevokeCredential(background(c.Request.Context()), clientID, credentialID, now, event)
+	writeCtx, cancel := background(c.Request.Context())
+	defer cancel()
+	err := s.deps.Store.RevokeCredential(writeCtx, clientID, credentialID, now, event)
 	if errors.Is(err, store.ErrNotFound) {
 		writeDetail(c, http.StatusNotFound, "credential "+credentialID+" of client "+clientID+" not found or already revoked")
 		return
@@ -253,7 +257,9 @@ func (s *Server) handleRevokeCredential(c *gin.Context) {
 // read itself changed nothing.
 func (s *Server) auditAdminRead(c *gin.Context, who caller, clientID string) {
 	event := store.AuditEvent{Time: s.now(), Actor: who.actor(), Action: "credential.listed", ClientID: clientID}
-	if err := s.deps.Store.AppendAudit(background(c.Request.Context()), event); err != nil {
+	writeCtx, cancel := background(c.Request.Context())
+	defer cancel()
+	if err := s.deps.Store.AppendAudit(writeCtx, event); err != nil {
 		s.deps.Logger.ErrorContext(c, "recording audit event failed", "action", event.Action, "client_id", clientID, "actor", who.actor(), "error", err)
 	}
 }

@@ -9,6 +9,9 @@ import (
 
 // meResponse describes the caller of /me.
 type meResponse struct {
+	// Sub repeats Subject under the OpenID Connect UserInfo name, because
+	// discovery announces /me as the userinfo_endpoint.
+	Sub            string     `json:"sub"`
 	Subject        string     `json:"subject"`
 	ClientID       string     `json:"client_id"`
 	CredentialID   string     `json:"credential_id"`
@@ -33,6 +36,7 @@ func (s *Server) handleMe(c *gin.Context) {
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, meResponse{
+		Sub:            who.token.Subject,
 		Subject:        who.token.Subject,
 		ClientID:       who.token.ClientID,
 		CredentialID:   who.credential.ID,

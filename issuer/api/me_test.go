@@ -86,8 +86,8 @@ func TestMeReadsCookie(t *testing.T) {
 		t.Fatalf("status = %d, body %s", resp.status, resp.body)
 	}
 	body := resp.object(t)
-	if body["client_id"] != "svc-a" {
-		t.Errorf("/me via cookie = %v", body)
+	if body["client_id"] != "svc-a" || body["sub"] != "svc-a" || body["subject"] != "svc-a" {
+		t.Errorf("/me via cookie = %v, want client_id, sub and subject svc-a", body)
 	}
 	scopes, _ := body["scopes"].([]any)
 	if len(scopes) != 1 || scopes[0] != "read" {

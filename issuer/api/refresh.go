@@ -26,7 +26,9 @@ func (s *Server) startRefreshFamily(c *gin.Context, credential store.Credential,
 		CreatedAt:    now,
 		ExpiresAt:    now.Add(s.config.RefreshTTL),
 	}
-	if err := s.deps.Store.CreateRefreshToken(background(c.Request.Context()), row); err != nil {
+	writeCtx, cancel := background(c.Request.Context())
+	defer cancel()
+	if err := s.deps.Store.CreateRefreshToken(writeCtx, row); err != nil {
 		s.deps.Logger.ErrorContext(c, "storing refresh token failed", "client_id", credential.ClientID, "credential_id", credential.ID, "error", err)
 		return "", &tokenError{status: http.StatusServiceUnavailable, code: errTemporarilyUnavailable, description: "storage is unavailable, retry later"}
 	}
@@ -106,7 +108,9 @@ func (s *Server) rotateRefreshToken(c *gin.Context, presented string, parent sto
 		CreatedAt:         now,
 		ExpiresAt:         now.Add(s.config.RefreshTTL),
 	}
-	rotation, err := s.deps.Store.RotateRefreshToken(background(c.Request.Context()), parent.Hash, child, now, s.config.RefreshGrace)
+	writeCtx, cancel := background(c.Request.Context())
+	defer cancel()
+	rotation, err := s.deps.Store.RotateRefreshToken(writeCtx, parent.Hash, child, now, s.config.RefreshGrace)
 	switch {
 	case errors.Is(err, store.ErrRefreshReused):
 		s.deps.Metrics.refreshReuse.Inc()

@@ -168,7 +168,7 @@ func (s *Server) Handler() (http.Handler, error) {
 		return nil, fmt.Errorf("trusted proxies %v: %w", s.config.TrustedProxies, err)
 	}
 	router.HandleMethodNotAllowed = true
-	router.Use(s.recoverPanics, s.deps.Metrics.middleware)
+	router.Use(s.recoverPanics, s.deps.Metrics.middleware, limitRequestTime)
 
 	router.POST("/token", s.handleToken)
 	getAndHead(router, "/jwks", s.handleJWKS)
@@ -223,8 +223,20 @@ func (s *Server) now() time.Time {
 	return s.deps.Now().UTC().Truncate(time.Microsecond)
 }
 
-// background returns a context for work that must finish even if the
-// client goes away.
-func background(ctx context.Context) context.Context {
-	return context.WithoutCancel(ctx)
+// requestTimeout bounds the storage work of one request, so a stalled
+// database cannot pile up handler goroutines without end.
+const requestTimeout = 10 * time.Second
+
+// background returns a context for a write that must finish even if the
+// client goes away, bounded by requestTimeout.
+func background(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), requestTimeout)
+}
+
+// limitRequestTime gives every request's context a deadline.
+func limitRequestTime(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), requestTimeout)
+	defer cancel()
+	c.Request = c.Request.WithContext(ctx)
+	c.Next()
 }

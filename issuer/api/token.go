@@ -67,18 +67,28 @@ func (s *Server) handleToken(c *gin.Context) {
 			description: "grant_type " + quoteName(grantType) + " is not supported; use client_credentials or refresh_token"}
 	}
 	if err != nil {
-		s.deps.Metrics.tokenErrors.WithLabelValues(grantType, err.code).Inc()
+		s.deps.Metrics.tokenErrors.WithLabelValues(grantLabel(grantType), err.code).Inc()
 		writeTokenError(c, err)
 		return
 	}
 
-	s.deps.Metrics.tokensIssued.WithLabelValues(grantType).Inc()
+	s.deps.Metrics.tokensIssued.WithLabelValues(grantLabel(grantType)).Inc()
 	c.Header("Cache-Control", "no-store")
 	c.Header("Pragma", "no-cache")
-	if setCookie {
+	if setCookie && response.ExpiresIn > 0 {
 		s.setTokenCookie(c, response)
 	}
 	c.JSON(http.StatusOK, response)
+}
+
+// grantLabel bounds the grant_type metric label to the supported grants,
+// because the raw value is client input of any content.
+func grantLabel(grantType string) string {
+	switch grantType {
+	case grantClientCredentials, grantRefreshToken:
+		return grantType
+	}
+	return "unsupported"
 }
 
 // clientCredentialsGrant issues a token for an authenticated client
@@ -95,6 +105,11 @@ func (s *Server) clientCredentialsGrant(c *gin.Context, form tokenForm) (tokenRe
 	}
 
 	now := s.now()
+	if credential.ExpiresAt != nil && credential.ExpiresAt.Truncate(time.Second).Before(now.Add(time.Second)) {
+		// Tokens carry whole seconds, so a token for a credential ending
+		// within the second would be expired on arrival.
+		return tokenResponse{}, invalidClient("the credential expires at " + formatTime(*credential.ExpiresAt) + "; use another credential")
+	}
 	accessToken, expiresAt, signErr := s.signAccessToken(credential, scopes, now)
 	if signErr != nil {
 		s.deps.Logger.ErrorContext(c, "signing access token failed", "client_id", credential.ClientID, "credential_id", credential.ID, "error", signErr)

@@ -121,6 +121,8 @@ func testTokenRejects(t *testing.T, backend string) {
 		t.Fatal(err)
 	}
 	_, otherValue := ti.createCredential(t, credentialSpec{clientID: "svc-b"})
+	ending := time.Now().Add(300 * time.Millisecond).UTC().Truncate(time.Microsecond)
+	_, endingValue := ti.createCredential(t, credentialSpec{clientID: "svc-a", expiresAt: &ending})
 
 	badChecksum := value[:len(value)-1] + flipChar(value[len(value)-1])
 	unknown, _ := ti.Secrets.NewCredentialSecret("0123456789abcdef0123456789abcdef")
@@ -155,6 +157,9 @@ func testTokenRejects(t *testing.T, backend string) {
 		{name: "bad form encoding", contentType: formType, body: "client_id=%zz", wantStatus: 400, wantError: "invalid_request"},
 		{name: "missing client_id", contentType: formType, body: form("client_secret", value), wantStatus: 400, wantError: "invalid_request"},
 		{name: "missing client_secret", contentType: formType, body: form("client_id", "svc-a"), wantStatus: 400, wantError: "invalid_request"},
+		{name: "invalid UTF-8 grant_type", contentType: formType, body: "grant_type=%FF&client_id=svc-a", wantStatus: 400, wantError: "unsupported_grant_type"},
+		{name: "client id outside the syntax", contentType: formType, body: form("client_id", "svc a\x00", "client_secret", value), wantStatus: 401, wantError: "invalid_client"},
+		{name: "credential expiring within the second", contentType: formType, body: form("client_id", "svc-a", "client_secret", endingValue), wantStatus: 401, wantError: "invalid_client"},
 		{name: "unknown grant_type", contentType: formType, body: form("grant_type", "password", "client_id", "svc-a", "client_secret", value), wantStatus: 400, wantError: "unsupported_grant_type"},
 		{name: "malformed Basic header", contentType: formType, body: form("grant_type", "client_credentials"), headers: []string{"Authorization", "Basic !!!"}, wantStatus: 401, wantError: "invalid_client"},
 		{name: "Basic without colon", contentType: formType, body: form(), headers: []string{"Authorization", "Basic " + base64.StdEncoding.EncodeToString([]byte("svc-a"))}, wantStatus: 401, wantError: "invalid_client"},

@@ -95,6 +95,12 @@ func NewCredentialID() string {
 	return hex.EncodeToString(raw[:])
 }
 
+// ValidCredentialID reports whether id has the form NewCredentialID
+// returns.
+func ValidCredentialID(id string) bool {
+	return isHexID(id)
+}
+
 // NewCredentialSecret returns a fresh secret for credentialID, which must
 // come from NewCredentialID.
 func (c *Codec) NewCredentialSecret(credentialID string) (string, error) {

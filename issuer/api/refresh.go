@@ -28,7 +28,11 @@ func (s *Server) startRefreshFamily(c *gin.Context, credential store.Credential,
 	}
 	writeCtx, cancel := background(c.Request.Context())
 	defer cancel()
-	if err := s.deps.Store.CreateRefreshToken(writeCtx, row); err != nil {
+	err := s.deps.Store.CreateRefreshToken(writeCtx, row)
+	if isNotFound(err) {
+		return "", invalidClient("the credential was revoked while the token was issued")
+	}
+	if err != nil {
 		s.deps.Logger.ErrorContext(c, "storing refresh token failed", "client_id", credential.ClientID, "credential_id", credential.ID, "error", err)
 		return "", &tokenError{status: http.StatusServiceUnavailable, code: errTemporarilyUnavailable, description: "storage is unavailable, retry later"}
 	}

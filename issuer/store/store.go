@@ -218,7 +218,9 @@ type Store interface {
 	// skipped.
 	TouchCredentials(ctx context.Context, lastUsed map[string]time.Time) error
 
-	// CreateRefreshToken stores the first token of a new family.
+	// CreateRefreshToken stores the first token of a new family;
+	// ErrNotFound unless its credential exists, is not revoked and belongs
+	// to its client.
 	CreateRefreshToken(ctx context.Context, token RefreshToken) error
 
 	// GetRefreshToken returns the refresh token with the given hash, spent,

@@ -41,14 +41,14 @@ func scanRefreshToken(row pgx.Row, extra ...any) (store.RefreshToken, error) {
 }
 
 // CreateRefreshToken stores the first token of a new family. It returns
-// ErrNotFound unless the token's credential exists and belongs to the
-// token's client, and ErrConflict if the hash exists. It takes one round
+// ErrNotFound unless the token's credential exists, is not revoked and
+// belongs to the token's client, and ErrConflict if the hash exists. It takes one round
 // trip unless it fails.
 func (s *Store) CreateRefreshToken(ctx context.Context, token store.RefreshToken) error {
 	token.ParentHash = nil
 	tag, err := s.pool.Exec(ctx, `INSERT INTO refresh_tokens (`+refreshTokenColumns+`)
 		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11
-		WHERE EXISTS (SELECT 1 FROM credentials WHERE id = $4 AND client_id = $5)
+		WHERE EXISTS (SELECT 1 FROM credentials WHERE id = $4 AND client_id = $5 AND revoked_at IS NULL)
 		ON CONFLICT (hash) DO NOTHING`,
 		refreshTokenArgs(token)...)
 	if err != nil {
@@ -106,7 +106,7 @@ func (s *Store) RotateRefreshToken(ctx context.Context, parentHash []byte, child
 			JOIN credentials c ON c.id = r.credential_id
 			JOIN clients cl ON cl.id = c.client_id
 			WHERE r.hash = $1
-			FOR UPDATE OF r`, parentHash)
+			FOR UPDATE OF r FOR SHARE OF c`, parentHash)
 		parent, err := scanRefreshToken(row, &owner.ExpiresAt, &owner.RevokedAt, &owner.ClientDisabled)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("rotate refresh token: %w", store.ErrNotFound)

@@ -53,13 +53,13 @@ func insertRefreshToken(ctx context.Context, tx *sql.Tx, token store.RefreshToke
 }
 
 // CreateRefreshToken stores the first token of a new family. It returns
-// ErrNotFound unless the token's credential exists and belongs to the
-// token's client, and ErrConflict if the hash exists.
+// ErrNotFound unless the token's credential exists, is not revoked and
+// belongs to the token's client, and ErrConflict if the hash exists.
 func (s *Store) CreateRefreshToken(ctx context.Context, token store.RefreshToken) error {
 	token.ParentHash = nil
 	return s.inTx(ctx, func(tx *sql.Tx) error {
 		var clientID string
-		err := tx.QueryRowContext(ctx, `SELECT client_id FROM credentials WHERE id = ?`, token.CredentialID).Scan(&clientID)
+		err := tx.QueryRowContext(ctx, `SELECT client_id FROM credentials WHERE id = ? AND revoked_at IS NULL`, token.CredentialID).Scan(&clientID)
 		if errors.Is(err, sql.ErrNoRows) || (err == nil && clientID != token.ClientID) {
 			return fmt.Errorf("create refresh token: credential %q of client %q: %w", token.CredentialID, token.ClientID, store.ErrNotFound)
 		}

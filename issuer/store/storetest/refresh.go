@@ -91,7 +91,7 @@ func testRefresh(t *testing.T, newStore func(t *testing.T) store.Store) {
 		checkErr(t, "CreateRefreshToken of an existing hash", err, store.ErrConflict)
 	})
 
-	t.Run("create for unknown credential is not found", func(t *testing.T) {
+	t.Run("create for unknown or revoked credential is not found", func(t *testing.T) {
 		tests := []struct {
 			name         string
 			credentialID string
@@ -99,11 +99,16 @@ func testRefresh(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}{
 			{name: "unknown credential", credentialID: "missing", clientID: "svc-a"},
 			{name: "credential of another client", credentialID: "cred-1", clientID: "svc-b"},
+			{name: "revoked credential", credentialID: "cred-revoked", clientID: "svc-a"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				s, ctx := open(t, newStore)
 				mustCreateCredential(t, s, newCredential("cred-1", "svc-a"))
+				mustCreateCredential(t, s, newCredential("cred-revoked", "svc-a"))
+				if err := s.RevokeCredential(ctx, "svc-a", "cred-revoked", time.Now().UTC()); err != nil {
+					t.Fatal(err)
+				}
 				mustCreateClient(t, s, newClient("svc-b"))
 
 				token := newRefreshToken("token", store.Credential{ID: tt.credentialID, ClientID: tt.clientID})
@@ -288,6 +293,44 @@ func testRefresh(t *testing.T, newStore func(t *testing.T) store.Store) {
 				checkErr(t, "GetRefreshToken of the stored child", err, nil)
 			} else {
 				checkErr(t, "GetRefreshToken of a discarded child", err, store.ErrNotFound)
+			}
+		}
+	})
+
+	t.Run("revocation during rotations leaves no live token", func(t *testing.T) {
+		const chain = 40
+		s, ctx := open(t, newStore)
+		cred, parent := mustCreateFamily(t, s)
+
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			<-start
+			if err := s.RevokeCredential(ctx, cred.ClientID, cred.ID, now); err != nil {
+				t.Errorf("RevokeCredential failed: %v", err)
+			}
+		})
+
+		stored := [][]byte{parent.Hash}
+		current := parent
+		close(start)
+		for i := range chain {
+			child := newChild(fmt.Sprintf("chain-%02d", i), current, now)
+			rotation, err := s.RotateRefreshToken(ctx, current.Hash, child, now, grace)
+			if err != nil {
+				checkErr(t, "RotateRefreshToken after revocation", err, store.ErrRefreshInactive)
+				break
+			}
+			stored = append(stored, rotation.Token.Hash)
+			current = rotation.Token
+		}
+		wg.Wait()
+
+		for _, hash := range stored {
+			token, err := s.GetRefreshToken(ctx, hash)
+			checkErr(t, "GetRefreshToken of a stored token", err, nil)
+			if token.RevokedAt == nil {
+				t.Errorf("token %s of the revoked credential is not revoked", hash)
 			}
 		}
 	})

@@ -17,6 +17,7 @@ import (
 	"github.com/gatepass/gatepass/extauthz/authz"
 	"github.com/gatepass/gatepass/extauthz/jwks"
 	"github.com/gatepass/gatepass/extauthz/tokencache"
+	"github.com/gatepass/gatepass/shared/logging"
 )
 
 // envAnnotation is the flag annotation that names a flag's variable.
@@ -173,18 +174,7 @@ func validateURL(raw string) error {
 
 // Logger builds the process logger from LogLevel and LogFormat.
 func (c *Config) Logger() (*slog.Logger, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", c.LogLevel)
-	}
-	options := &slog.HandlerOptions{Level: level}
-	switch c.LogFormat {
-	case "text":
-		return slog.New(slog.NewTextHandler(os.Stderr, options)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(os.Stderr, options)), nil
-	}
-	return nil, fmt.Errorf("--log-format %q: use text or json", c.LogFormat)
+	return logging.New(os.Stderr, c.LogLevel, c.LogFormat)
 }
 
 // binder registers flags and records the environment variable of each.

@@ -15,6 +15,8 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/gatepass/gatepass/shared/logging"
+
 	"github.com/gatepass/gatepass/issuer/secret"
 )
 
@@ -144,18 +146,7 @@ func (c *Config) KeyFilePath() string {
 
 // Logger builds the process logger from LogLevel and LogFormat.
 func (c *Config) Logger() (*slog.Logger, error) {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", c.LogLevel)
-	}
-	options := &slog.HandlerOptions{Level: level}
-	switch c.LogFormat {
-	case "text":
-		return slog.New(slog.NewTextHandler(os.Stderr, options)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(os.Stderr, options)), nil
-	}
-	return nil, fmt.Errorf("--log-format %q: use text or json", c.LogFormat)
+	return logging.New(os.Stderr, c.LogLevel, c.LogFormat)
 }
 
 // binder registers flags whose defaults come from the environment.

@@ -783,7 +783,7 @@ func TestSignedTokenVerifies(t *testing.T) {
 				t.Fatalf("JWKS has %d keys with kid %s, want 1", len(matches), kid)
 			}
 
-			signed, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(algorithm)})
+			signed, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.SignatureAlgorithm(algorithm)})
 			if err != nil {
 				t.Fatalf("go-jose parsing the token: %v", err)
 			}

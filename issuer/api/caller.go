@@ -184,6 +184,6 @@ func requireClientAccess(c *gin.Context, who caller, clientID string, scopes ...
 // 3.1), naming the scope that would have been enough.
 func writeBearerScopeError(c *gin.Context, scopes []string) {
 	needed := strings.Join(scopes, " or ")
-	c.Header("WWW-Authenticate", `Bearer realm="gatepass", error="insufficient_scope", scope="`+scopes[len(scopes)-1]+`"`)
+	c.Header("WWW-Authenticate", `Bearer realm="gatepass", error="`+errInsufficientScope+`", scope="`+scopes[len(scopes)-1]+`"`)
 	c.AbortWithStatusJSON(http.StatusForbidden, detailBody{Detail: "the access token needs the scope " + needed})
 }

@@ -18,7 +18,6 @@ import (
 type clientCredentials struct {
 	clientID string
 	secret   string
-	viaBasic bool
 }
 
 // extractClientCredentials reads client_secret_basic (the Authorization
@@ -44,7 +43,7 @@ func extractClientCredentials(c *gin.Context, form tokenForm) (clientCredentials
 	if form.has("client_id") && form.get("client_id") != username {
 		return clientCredentials{}, invalidRequest("client_id in the form differs from the one in the Authorization header")
 	}
-	return clientCredentials{clientID: username, secret: password, viaBasic: true}, nil
+	return clientCredentials{clientID: username, secret: password}, nil
 }
 
 // parseBasic decodes an HTTP Basic header whose user and password are
@@ -101,8 +100,7 @@ func (s *Server) authenticateClient(c *gin.Context, form tokenForm) (store.Crede
 
 	credential, reason, lookupErr := s.checkSecret(c, presented)
 	if lookupErr != nil {
-		s.deps.Logger.ErrorContext(c, "reading credential failed", "client_id", presented.clientID, "error", lookupErr)
-		return store.Credential{}, &tokenError{status: http.StatusServiceUnavailable, code: errTemporarilyUnavailable, description: "storage is unavailable, retry later"}
+		return store.Credential{}, s.storageUnavailable(c, "reading credential failed", lookupErr, "client_id", presented.clientID)
 	}
 	if reason != "" {
 		s.recordAuthFailure(c, limitKeys, presented.clientID, reason)
@@ -145,8 +143,8 @@ func (s *Server) checkSecret(c *gin.Context, presented clientCredentials) (store
 	return credential, inactiveReason(credential, s.now()), nil
 }
 
-// inactiveReason explains why a credential whose secret matched may not be
-// used, or returns "" when it may.
+// inactiveReason explains why a credential may not get a token at now, or
+// returns "" when it may. Both grants apply it.
 func inactiveReason(credential store.Credential, now time.Time) string {
 	switch {
 	case credential.RevokedAt != nil:
@@ -155,6 +153,10 @@ func inactiveReason(credential store.Credential, now time.Time) string {
 		return "the client is disabled"
 	case credential.ExpiresAt != nil && !now.Before(*credential.ExpiresAt):
 		return "the credential expired at " + formatTime(*credential.ExpiresAt)
+	case credential.ExpiresAt != nil && credential.ExpiresAt.Truncate(time.Second).Before(now.Add(time.Second)):
+		// Tokens carry whole seconds and never outlive their credential, so
+		// a token for one ending within the second would arrive expired.
+		return "the credential expires at " + formatTime(*credential.ExpiresAt) + ", too soon for a token; use another credential"
 	}
 	return ""
 }

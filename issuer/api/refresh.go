@@ -33,8 +33,7 @@ func (s *Server) startRefreshFamily(c *gin.Context, credential store.Credential,
 		return "", invalidClient("the credential was revoked while the token was issued")
 	}
 	if err != nil {
-		s.deps.Logger.ErrorContext(c, "storing refresh token failed", "client_id", credential.ClientID, "credential_id", credential.ID, "error", err)
-		return "", &tokenError{status: http.StatusServiceUnavailable, code: errTemporarilyUnavailable, description: "storage is unavailable, retry later"}
+		return "", s.storageUnavailable(c, "storing refresh token failed", err, "client_id", credential.ClientID, "credential_id", credential.ID)
 	}
 	return token, nil
 }
@@ -75,7 +74,7 @@ func (s *Server) refreshTokenGrant(c *gin.Context, form tokenForm) (tokenRespons
 		return tokenResponse{}, s.storageUnavailable(c, "reading credential failed", err)
 	}
 	now := s.now()
-	if err != nil || !credential.Active(now) {
+	if err != nil || inactiveReason(credential, now) != "" {
 		return tokenResponse{}, invalidGrant("the credential of this refresh token is no longer active")
 	}
 
@@ -91,12 +90,11 @@ func (s *Server) rotateRefreshToken(c *gin.Context, presented string, parent sto
 	childToken := s.deps.Secrets.ChildRefreshToken(presented)
 	childHash := s.deps.Secrets.HashRefreshToken(childToken)
 
-	accessToken, expiresAt, err := s.signAccessToken(credential, scopes, now)
-	if err != nil {
-		s.deps.Logger.ErrorContext(c, "signing access token failed", "client_id", credential.ClientID, "error", err)
-		return tokenResponse{}, &tokenError{status: http.StatusInternalServerError, code: errServerError, description: "could not sign the access token"}
+	response, tokenErr := s.issueAccessToken(c, credential, scopes, now)
+	if tokenErr != nil {
+		return tokenResponse{}, tokenErr
 	}
-	sealed, err := s.deps.Sealer.Seal([]byte(accessToken), childHash)
+	sealed, err := s.deps.Sealer.Seal([]byte(response.AccessToken), childHash)
 	if err != nil {
 		s.deps.Logger.ErrorContext(c, "sealing access token failed", "client_id", credential.ClientID, "error", err)
 		return tokenResponse{}, &tokenError{status: http.StatusInternalServerError, code: errServerError, description: "could not store the token"}
@@ -130,13 +128,8 @@ func (s *Server) rotateRefreshToken(c *gin.Context, presented string, parent sto
 		return s.replayedPair(c, childToken, rotation.Token, now)
 	}
 	s.deps.Usage.Record(credential.ID, now)
-	return tokenResponse{
-		AccessToken:  accessToken,
-		TokenType:    "bearer",
-		ExpiresIn:    int64(expiresAt.Sub(now) / time.Second),
-		RefreshToken: &childToken,
-		Scope:        scopes.String(),
-	}, nil
+	response.RefreshToken = &childToken
+	return response, nil
 }
 
 // replayedPair returns the pair an earlier rotation of the same parent
@@ -166,8 +159,9 @@ func (s *Server) replayedPair(c *gin.Context, childToken string, child store.Ref
 	}, nil
 }
 
-// storageUnavailable logs a storage failure and returns the 503 answer.
-func (s *Server) storageUnavailable(c *gin.Context, message string, err error) *tokenError {
-	s.deps.Logger.ErrorContext(c, message, "error", err)
+// storageUnavailable logs a storage failure with the ids in attrs and
+// returns the 503 token error.
+func (s *Server) storageUnavailable(c *gin.Context, message string, err error, attrs ...any) *tokenError {
+	s.deps.Logger.ErrorContext(c, message, append(attrs, "error", err)...)
 	return &tokenError{status: http.StatusServiceUnavailable, code: errTemporarilyUnavailable, description: "storage is unavailable, retry later"}
 }

@@ -116,7 +116,6 @@ type Server struct {
 	verifier     *verify.Verifier
 	adminHash    [32]byte
 	secureCookie bool
-	tokenURL     string
 }
 
 // New checks config and returns a Server.
@@ -141,7 +140,6 @@ func New(config Config, deps Deps) (*Server, error) {
 		deps:         deps,
 		verifier:     verifier,
 		secureCookie: !isLocalHTTP(config.IssuerURL),
-		tokenURL:     strings.TrimSuffix(config.IssuerURL, "/") + "/token",
 	}
 	if config.AdminToken != "" {
 		server.adminHash = sha256.Sum256([]byte(config.AdminToken))

@@ -33,12 +33,6 @@ type tokenResponse struct {
 	Scope        string  `json:"scope"`
 }
 
-// grant is what a token request was granted.
-type grant struct {
-	credential store.Credential
-	scopes     scope.Set
-}
-
 // handleToken serves POST /token.
 func (s *Server) handleToken(c *gin.Context) {
 	setCookie, ok := parseBoolQuery(c, "set_cookie")
@@ -105,22 +99,9 @@ func (s *Server) clientCredentialsGrant(c *gin.Context, form tokenForm) (tokenRe
 	}
 
 	now := s.now()
-	if credential.ExpiresAt != nil && credential.ExpiresAt.Truncate(time.Second).Before(now.Add(time.Second)) {
-		// Tokens carry whole seconds, so a token for a credential ending
-		// within the second would be expired on arrival.
-		return tokenResponse{}, invalidClient("the credential expires at " + formatTime(*credential.ExpiresAt) + "; use another credential")
-	}
-	accessToken, expiresAt, signErr := s.signAccessToken(credential, scopes, now)
-	if signErr != nil {
-		s.deps.Logger.ErrorContext(c, "signing access token failed", "client_id", credential.ClientID, "credential_id", credential.ID, "error", signErr)
-		return tokenResponse{}, &tokenError{status: http.StatusInternalServerError, code: errServerError, description: "could not sign the access token"}
-	}
-
-	response := tokenResponse{
-		AccessToken: accessToken,
-		TokenType:   "bearer",
-		ExpiresIn:   int64(expiresAt.Sub(now) / time.Second),
-		Scope:       scopes.String(),
+	response, err := s.issueAccessToken(c, credential, scopes, now)
+	if err != nil {
+		return tokenResponse{}, err
 	}
 	if scopes.Has(OfflineAccessScope) {
 		refresh, err := s.startRefreshFamily(c, credential, scopes, now)
@@ -155,8 +136,10 @@ func narrowScopes(form tokenForm, held []string, holder string) (scope.Set, *tok
 	return requested, nil
 }
 
-// signAccessToken signs an RFC 9068 access token for credential.
-func (s *Server) signAccessToken(credential store.Credential, scopes scope.Set, now time.Time) (string, time.Time, error) {
+// issueAccessToken signs an RFC 9068 access token for credential and
+// returns the token response without a refresh token. Both grants issue
+// through it.
+func (s *Server) issueAccessToken(c *gin.Context, credential store.Credential, scopes scope.Set, now time.Time) (tokenResponse, *tokenError) {
 	expiresAt := now.Add(s.config.TokenTTL)
 	if credential.ExpiresAt != nil && credential.ExpiresAt.Before(expiresAt) {
 		// A token never outlives its credential, also where it is verified
@@ -180,7 +163,16 @@ func (s *Server) signAccessToken(credential store.Credential, scopes scope.Set, 
 	}
 
 	token, _, err := s.deps.Signer.Sign(accessClaims)
-	return token, expiresAt, err
+	if err != nil {
+		s.deps.Logger.ErrorContext(c, "signing access token failed", "client_id", credential.ClientID, "credential_id", credential.ID, "error", err)
+		return tokenResponse{}, &tokenError{status: http.StatusInternalServerError, code: errServerError, description: "could not sign the access token"}
+	}
+	return tokenResponse{
+		AccessToken: token,
+		TokenType:   "bearer",
+		ExpiresIn:   int64(expiresAt.Sub(now) / time.Second),
+		Scope:       scopes.String(),
+	}, nil
 }
 
 // newTokenID returns a random jti of 128 bits.

@@ -241,7 +241,7 @@ func checkConnectionManager(f *findings, manager *hcmv3.HttpConnectionManager) {
 		f.addf("http_connection_manager: use_remote_address is not true; Envoy is the edge, so it must set X-Forwarded-For from the peer address instead of trusting the caller's")
 	}
 
-	// The sidecar's policy matches path prefixes, so the path it sees must be
+	// The sidecar's policy matches path prefixes, so the path it receives must be
 	// the path the upstream serves.
 	if !manager.GetNormalizePath().GetValue() {
 		f.addf("http_connection_manager: normalize_path is not true; without it /public/../private can match a public policy rule and still reach /private upstream")

@@ -19,9 +19,9 @@ import (
 // Scheme is the auth-scheme of bearer credentials.
 const Scheme = "Bearer"
 
-// MaxHeaderLength is the longest Authorization header value accepted, in
-// bytes: the longest token the verifier accepts plus room for the scheme and
-// spaces. Longer values are rejected without being scanned.
+// MaxHeaderLength is the maximum Authorization header value accepted, in
+// bytes: the maximum token length of the verifier plus room for the scheme
+// and spaces. Longer values are rejected without being scanned.
 const MaxHeaderLength = verify.MaxTokenLength + 64
 
 // ErrNoCredentials means the header is absent or carries another scheme, such

@@ -63,7 +63,7 @@ func TestCacheKeepsUnchangedKeyValues(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// A changed set makes the issuer answer 200, so the cache parses every
+	// A changed set makes the issuer respond 200, so the cache parses every
 	// key again.
 	f.issuer.Publish(k1, k2)
 	if _, err := f.cache.refresh(context.Background(), true); err != nil {

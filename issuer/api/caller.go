@@ -54,7 +54,7 @@ func (c caller) actor() string {
 	return "client:" + c.token.Subject + "/credential:" + c.token.CredentialID
 }
 
-// tokenSource says where a bearer token may come from.
+// tokenSource selects where a bearer token may come from.
 type tokenSource int
 
 const (
@@ -165,22 +165,22 @@ func bearerToken(c *gin.Context, source tokenSource, cookieName string) (token, 
 // requireClientAccess lets the caller act on clientID's credentials if it
 // is an administrator, or if it is that client and holds one of scopes. It
 // writes 403 and returns false otherwise.
-func requireClientAccess(c *gin.Context, who caller, clientID string, scopes ...string) bool {
-	if who.isAdmin() {
+func requireClientAccess(c *gin.Context, requester caller, clientID string, scopes ...string) bool {
+	if requester.isAdmin() {
 		return true
 	}
-	if who.token.Subject != clientID {
+	if requester.token.Subject != clientID {
 		writeDetail(c, http.StatusForbidden, "a client may only manage its own credentials")
 		return false
 	}
-	if !who.scopes.HasAny(scope.Set(scopes)) {
+	if !requester.scopes.HasAny(scope.Set(scopes)) {
 		writeBearerScopeError(c, scopes)
 		return false
 	}
 	return true
 }
 
-// writeBearerScopeError answers 403 insufficient_scope (RFC 6750, section
+// writeBearerScopeError rejects with 403 insufficient_scope (RFC 6750, section
 // 3.1), naming the scope that would have been enough.
 func writeBearerScopeError(c *gin.Context, scopes []string) {
 	needed := strings.Join(scopes, " or ")

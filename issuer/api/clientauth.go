@@ -111,7 +111,7 @@ func (s *Server) authenticateClient(c *gin.Context, form tokenForm) (store.Crede
 
 // failureKeys returns the limiter keys of an authentication attempt: the
 // pair of client id and address, and the address alone. Failures are never
-// counted per client id alone, because then anyone who knows a client id
+// counted per client id alone, because then anyone with a client id
 // could lock that client out from every address.
 func failureKeys(clientID, address string) [2]string {
 	return [2]string{"client:" + clientID + "@" + address, "addr:" + address}

@@ -23,7 +23,7 @@ type credentialView struct {
 	LastUsedAt   *string  `json:"last_used_at"`
 }
 
-// createdCredential is the answer to a creation; the secret appears here
+// createdCredential is the response to a creation. The secret appears here
 // once and is never stored.
 type createdCredential struct {
 	ClientID      string `json:"client_id"`
@@ -48,8 +48,8 @@ func (s *Server) handleListCredentials(c *gin.Context) {
 	if !ok {
 		return
 	}
-	who, ok := s.authenticateCaller(c, headerOrCookie, true)
-	if !ok || !requireClientAccess(c, who, clientID, ScopeCredentialsRead, ScopeCredentialsWrite) {
+	requester, ok := s.authenticateCaller(c, headerOrCookie, true)
+	if !ok || !requireClientAccess(c, requester, clientID, ScopeCredentialsRead, ScopeCredentialsWrite) {
 		return
 	}
 
@@ -63,8 +63,8 @@ func (s *Server) handleListCredentials(c *gin.Context) {
 		return
 	}
 
-	if who.isAdmin() {
-		s.auditAdminRead(c, who, clientID)
+	if requester.isAdmin() {
+		s.auditAdminRead(c, requester, clientID)
 	}
 
 	views := make([]credentialView, 0, len(credentials))
@@ -88,8 +88,8 @@ func (s *Server) handleCreateCredential(c *gin.Context) {
 	if !ok {
 		return
 	}
-	who, ok := s.authenticateCaller(c, headerOnly, true)
-	if !ok || !requireClientAccess(c, who, clientID, ScopeCredentialsWrite) {
+	requester, ok := s.authenticateCaller(c, headerOnly, true)
+	if !ok || !requireClientAccess(c, requester, clientID, ScopeCredentialsWrite) {
 		return
 	}
 	request, ok := readCreateCredentialRequest(c)
@@ -98,13 +98,13 @@ func (s *Server) handleCreateCredential(c *gin.Context) {
 	}
 
 	now := s.now()
-	if !who.isAdmin() && !s.withinCallerGrant(c, who, request) {
+	if !requester.isAdmin() && !s.withinCallerGrant(c, requester, request) {
 		return
 	}
 	if !s.belowCredentialCap(c, clientID, now) {
 		return
 	}
-	expiresAt, expiresInDays := s.credentialExpiry(who, request.ExpiresInDays, now)
+	expiresAt, expiresInDays := s.credentialExpiry(requester, request.ExpiresInDays, now)
 
 	credentialID := secret.NewCredentialID()
 	value, err := s.deps.Secrets.NewCredentialSecret(credentialID)
@@ -122,12 +122,12 @@ func (s *Server) handleCreateCredential(c *gin.Context) {
 		CreatedAt:   now,
 		ExpiresAt:   expiresAt,
 	}
-	event := store.AuditEvent{Time: now, Actor: who.actor(), Action: "credential.created", ClientID: clientID, CredentialID: credentialID,
+	event := store.AuditEvent{Time: now, Actor: requester.actor(), Action: "credential.created", ClientID: clientID, CredentialID: credentialID,
 		Detail: "type=" + request.Type + " scopes=" + request.Scopes.String()}
 
 	writeCtx, cancel := background(c.Request.Context())
 	defer cancel()
-	err = s.deps.Store.CreateCredential(writeCtx, credential, store.CreateCredentialOptions{RegisterClient: who.isAdmin()}, event)
+	err = s.deps.Store.CreateCredential(writeCtx, credential, store.CreateCredentialOptions{RegisterClient: requester.isAdmin()}, event)
 	if isNotFound(err) {
 		writeDetail(c, http.StatusNotFound, "client "+clientID+" not found")
 		return
@@ -137,7 +137,7 @@ func (s *Server) handleCreateCredential(c *gin.Context) {
 		return
 	}
 
-	s.deps.Logger.InfoContext(c, "credential created", "client_id", clientID, "credential_id", credentialID, "actor", who.actor())
+	s.deps.Logger.InfoContext(c, "credential created", "client_id", clientID, "credential_id", credentialID, "actor", requester.actor())
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, createdCredential{ClientID: clientID, CredentialID: credentialID, Secret: value, ExpiresInDays: expiresInDays})
 }
@@ -166,14 +166,14 @@ func (s *Server) belowCredentialCap(c *gin.Context, clientID string, now time.Ti
 // withinCallerGrant enforces that a self-service credential never holds a
 // scope or permission its creator lacks. It writes 403 and returns false
 // otherwise.
-func (s *Server) withinCallerGrant(c *gin.Context, who caller, request createCredentialRequest) bool {
-	if missing := who.scopes.Missing(request.Scopes); len(missing) > 0 {
+func (s *Server) withinCallerGrant(c *gin.Context, requester caller, request createCredentialRequest) bool {
+	if missing := requester.scopes.Missing(request.Scopes); len(missing) > 0 {
 		writeDetail(c, http.StatusForbidden, "a credential cannot get scopes its creator's token lacks: "+missing.String())
 		return false
 	}
 	for _, permission := range request.Permissions {
-		held := slices.ContainsFunc(who.credential.Permissions, func(own []string) bool { return slices.Equal(own, permission) })
-		if !held {
+		callerHasIt := slices.ContainsFunc(requester.credential.Permissions, func(own []string) bool { return slices.Equal(own, permission) })
+		if !callerHasIt {
 			writeDetail(c, http.StatusForbidden, "a credential cannot get permissions its creator lacks")
 			return false
 		}
@@ -185,7 +185,7 @@ func (s *Server) withinCallerGrant(c *gin.Context, who caller, request createCre
 // days, capped by the server-wide maximum and, for self-service, by the
 // expiry of the caller's own credential. It returns the days actually
 // granted, rounded down, or nil for no expiry.
-func (s *Server) credentialExpiry(who caller, requestedDays *int, now time.Time) (*time.Time, *int) {
+func (s *Server) credentialExpiry(requester caller, requestedDays *int, now time.Time) (*time.Time, *int) {
 	var expiresAt *time.Time
 	if requestedDays != nil {
 		at := now.AddDate(0, 0, *requestedDays)
@@ -195,8 +195,8 @@ func (s *Server) credentialExpiry(who caller, requestedDays *int, now time.Time)
 		capAt := now.AddDate(0, 0, s.config.MaxCredentialDays)
 		expiresAt = earliest(expiresAt, &capAt)
 	}
-	if !who.isAdmin() {
-		expiresAt = earliest(expiresAt, who.credential.ExpiresAt)
+	if !requester.isAdmin() {
+		expiresAt = earliest(expiresAt, requester.credential.ExpiresAt)
 	}
 
 	if expiresAt == nil {
@@ -223,8 +223,8 @@ func (s *Server) handleRevokeCredential(c *gin.Context) {
 	if !ok {
 		return
 	}
-	who, ok := s.authenticateCaller(c, headerOnly, true)
-	if !ok || !requireClientAccess(c, who, clientID, ScopeCredentialsWrite) {
+	requester, ok := s.authenticateCaller(c, headerOnly, true)
+	if !ok || !requireClientAccess(c, requester, clientID, ScopeCredentialsWrite) {
 		return
 	}
 
@@ -235,7 +235,7 @@ func (s *Server) handleRevokeCredential(c *gin.Context) {
 	}
 
 	now := s.now()
-	event := store.AuditEvent{Time: now, Actor: who.actor(), Action: "credential.revoked", ClientID: clientID, CredentialID: credentialID}
+	event := store.AuditEvent{Time: now, Actor: requester.actor(), Action: "credential.revoked", ClientID: clientID, CredentialID: credentialID}
 	writeCtx, cancel := background(c.Request.Context())
 	defer cancel()
 	err := s.deps.Store.RevokeCredential(writeCtx, clientID, credentialID, now, event)
@@ -248,18 +248,18 @@ func (s *Server) handleRevokeCredential(c *gin.Context) {
 		return
 	}
 
-	s.deps.Logger.InfoContext(c, "credential revoked", "client_id", clientID, "credential_id", credentialID, "actor", who.actor())
+	s.deps.Logger.InfoContext(c, "credential revoked", "client_id", clientID, "credential_id", credentialID, "actor", requester.actor())
 	c.JSON(http.StatusOK, detailBody{Detail: "credential " + credentialID + " revoked"})
 }
 
 // auditAdminRead records that an administrator listed a client's
 // credentials. A failure to record is logged, not returned, because the
 // read itself changed nothing.
-func (s *Server) auditAdminRead(c *gin.Context, who caller, clientID string) {
-	event := store.AuditEvent{Time: s.now(), Actor: who.actor(), Action: "credential.listed", ClientID: clientID}
+func (s *Server) auditAdminRead(c *gin.Context, requester caller, clientID string) {
+	event := store.AuditEvent{Time: s.now(), Actor: requester.actor(), Action: "credential.listed", ClientID: clientID}
 	writeCtx, cancel := background(c.Request.Context())
 	defer cancel()
 	if err := s.deps.Store.AppendAudit(writeCtx, event); err != nil {
-		s.deps.Logger.ErrorContext(c, "recording audit event failed", "action", event.Action, "client_id", clientID, "actor", who.actor(), "error", err)
+		s.deps.Logger.ErrorContext(c, "recording audit event failed", "action", event.Action, "client_id", clientID, "actor", requester.actor(), "error", err)
 	}
 }

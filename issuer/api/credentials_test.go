@@ -16,10 +16,10 @@ func TestCredentialsLifecycle(t *testing.T) {
 	eachBackend(t, testCredentialsLifecycle)
 }
 
-// testCredentialsLifecycle walks the documented flow: an administrator
-// creates a credential, the client trades it for a token, calls /me,
-// creates a child credential itself, the parent is revoked, and both /token
-// and /me reject the revoked credential while the child keeps working.
+// testCredentialsLifecycle walks the documented flow. An administrator
+// creates a credential, and the client trades it for a token, calls /me and
+// creates a child credential itself. Then the parent is revoked: /token and
+// /me reject it while the child keeps working.
 func testCredentialsLifecycle(t *testing.T, backend string) {
 	ti := startIssuer(t, backend)
 

@@ -52,9 +52,9 @@ type metadata struct {
 }
 
 // handleMetadata serves RFC 8414 and OpenID Connect Discovery metadata.
-// gatepass issues no ID tokens; the OIDC fields that discovery requires are
-// filled so OIDC libraries can find the keys, and response_types_supported
-// is the "token" pseudo-type because there is no authorization endpoint.
+// gatepass issues no ID tokens, but it fills the OIDC fields that discovery
+// requires so OIDC libraries can find the keys. response_types_supported is
+// the "token" pseudo-type because there is no authorization endpoint.
 func (s *Server) handleMetadata(c *gin.Context) {
 	base := strings.TrimSuffix(s.config.IssuerURL, "/")
 	c.Header("Cache-Control", "public, max-age=3600")

@@ -40,7 +40,7 @@ func (f tokenForm) has(name string) bool {
 // readTokenForm reads and checks the form body of a token request. It
 // writes the error response itself and returns ok=false on failure: 413 for
 // an oversize body, 422 for a body that is not form-encoded (the existing
-// clients expect FastAPI's answer), and 400 invalid_request for repeated or
+// clients expect FastAPI's response), and 400 invalid_request for repeated or
 // oversize parameters (RFC 6749, section 3.2).
 func readTokenForm(c *gin.Context) (tokenForm, bool) {
 	if c.Request.ContentLength > maxFormBytes {
@@ -82,7 +82,7 @@ func readTokenForm(c *gin.Context) (tokenForm, bool) {
 	return tokenForm{values: values}, true
 }
 
-// writeFormTooLarge answers 413 in the token endpoint's error shape.
+// writeFormTooLarge writes 413 in the token endpoint's error shape.
 func writeFormTooLarge(c *gin.Context) {
 	c.Header("Cache-Control", "no-store")
 	description := "the request body is larger than 8 KiB"

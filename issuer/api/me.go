@@ -22,29 +22,29 @@ type meResponse struct {
 	ExpiresAt      string     `json:"expires_at"`
 }
 
-// handleMe serves GET /me: who the bearer of the access token is. The token
+// handleMe serves GET /me: requester the bearer of the access token is. The token
 // comes from the Authorization header or, without one, from the cookie.
 func (s *Server) handleMe(c *gin.Context) {
-	who, ok := s.authenticateCaller(c, headerOrCookie, false)
+	requester, ok := s.authenticateCaller(c, headerOrCookie, false)
 	if !ok {
 		return
 	}
 
-	permissions := who.token.Permissions
+	permissions := requester.token.Permissions
 	if permissions == nil {
 		permissions = [][]string{}
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, meResponse{
-		Sub:            who.token.Subject,
-		Subject:        who.token.Subject,
-		ClientID:       who.token.ClientID,
-		CredentialID:   who.credential.ID,
-		CredentialType: who.credential.Type,
-		Scopes:         append([]string{}, who.scopes...),
+		Sub:            requester.token.Subject,
+		Subject:        requester.token.Subject,
+		ClientID:       requester.token.ClientID,
+		CredentialID:   requester.credential.ID,
+		CredentialType: requester.credential.Type,
+		Scopes:         append([]string{}, requester.scopes...),
 		Permissions:    permissions,
-		IssuedAt:       formatTime(who.token.IssuedAt.Time),
-		ExpiresAt:      formatTime(who.token.ExpiresAt.Time),
+		IssuedAt:       formatTime(requester.token.IssuedAt.Time),
+		ExpiresAt:      formatTime(requester.token.ExpiresAt.Time),
 	})
 }
 

@@ -40,10 +40,11 @@ func (s *Server) startRefreshFamily(c *gin.Context, credential store.Credential,
 
 // refreshTokenGrant exchanges a refresh token for a new access token and a
 // new refresh token (RFC 6749, section 6). The client authenticates as for
-// the client credentials grant, with any of its active credentials. The spent token's replacement is
-// derived from it, so that concurrent requests inside the grace period all
-// receive the same pair; a later reuse revokes the whole family (RFC 9700,
-// section 4.14.2).
+// the client credentials grant, with any of its active credentials.
+//
+// The spent token's replacement is derived from it, so concurrent requests
+// inside the grace period all receive the same pair. A later reuse revokes
+// the whole family (RFC 9700, section 4.14.2).
 func (s *Server) refreshTokenGrant(c *gin.Context, form tokenForm) (tokenResponse, *tokenError) {
 	presented := form.get("refresh_token")
 	if presented == "" {

@@ -187,7 +187,7 @@ func (s *Server) Handler() (http.Handler, error) {
 }
 
 // getAndHead routes GET and HEAD of path to handler, because HEAD must
-// answer like GET without a body (RFC 9110, section 9.3.2) and gin does not
+// respond like GET without a body (RFC 9110, section 9.3.2) and gin does not
 // derive it. net/http drops the body of a HEAD response.
 func getAndHead(routes gin.IRoutes, path string, handler gin.HandlerFunc) {
 	routes.GET(path, handler)

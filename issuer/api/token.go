@@ -115,22 +115,23 @@ func (s *Server) clientCredentialsGrant(c *gin.Context, form tokenForm) (tokenRe
 	return response, nil
 }
 
-// narrowScopes applies the optional scope parameter (RFC 6749, section 3.3):
-// absent means every scope held; present must be a subset of held.
-func narrowScopes(form tokenForm, held []string, holder string) (scope.Set, *tokenError) {
-	heldSet, err := scope.FromList(held)
+// narrowScopes applies the optional scope parameter (RFC 6749, section 3.3)
+// to the scopes granted to holder. Absent, it means every granted scope.
+// Present, it must name a subset of them.
+func narrowScopes(form tokenForm, granted []string, holder string) (scope.Set, *tokenError) {
+	grantedSet, err := scope.FromList(granted)
 	if err != nil {
 		return nil, &tokenError{status: http.StatusInternalServerError, code: errServerError, description: "stored scopes are invalid"}
 	}
 	if !form.has("scope") {
-		return heldSet, nil
+		return grantedSet, nil
 	}
 
 	requested, err := scope.Parse(form.get("scope"))
 	if err != nil {
 		return nil, invalidScope(err.Error())
 	}
-	if missing := heldSet.Missing(requested); len(missing) > 0 {
+	if missing := grantedSet.Missing(requested); len(missing) > 0 {
 		return nil, invalidScope(holder + " does not hold the scopes: " + missing.String())
 	}
 	return requested, nil

@@ -87,6 +87,16 @@ func Bind(flags *pflag.FlagSet) *Config {
 // Validate checks the settings and fills derived defaults.
 func (c *Config) Validate() error {
 	problems := append([]error(nil), c.envProblems...)
+	problems = append(problems, c.validateIssuer()...)
+	problems = append(problems, c.validateKeys()...)
+	problems = append(problems, c.validateLimits()...)
+	problems = append(problems, c.validateSecrets()...)
+	return errors.Join(problems...)
+}
+
+// validateIssuer checks the issuer URL and fills the audience from it.
+func (c *Config) validateIssuer() []error {
+	var problems []error
 	issuer, err := url.Parse(c.IssuerURL)
 	if err != nil || (issuer.Scheme != "http" && issuer.Scheme != "https") || issuer.Host == "" || issuer.RawQuery != "" || issuer.Fragment != "" {
 		problems = append(problems, fmt.Errorf("--issuer-url %q must be an absolute http or https URL without query or fragment", c.IssuerURL))
@@ -95,9 +105,12 @@ func (c *Config) Validate() error {
 	if c.Audience == "" {
 		c.Audience = c.IssuerURL
 	}
-	if c.TokenTTL < 10*time.Second || c.TokenTTL > 24*time.Hour {
-		problems = append(problems, fmt.Errorf("--token-ttl %v must be between 10s and 24h", c.TokenTTL))
-	}
+	return problems
+}
+
+// validateKeys checks the signing key settings.
+func (c *Config) validateKeys() []error {
+	var problems []error
 	switch c.SigningAlgorithm {
 	case "ES256", "RS256", "EdDSA":
 	default:
@@ -109,8 +122,17 @@ func (c *Config) Validate() error {
 	if c.KeyRefresh < time.Second || c.KeyRefresh >= 2*c.JWKSMaxAge {
 		problems = append(problems, fmt.Errorf("--key-refresh-interval %v must be at least 1s and shorter than twice --jwks-max-age (%v)", c.KeyRefresh, 2*c.JWKSMaxAge))
 	}
-	if err := secret.ValidatePrefix(c.SecretPrefix); err != nil {
-		problems = append(problems, fmt.Errorf("--secret-prefix: %w", err))
+	if c.IsPostgres() && c.KeyEncryptionKey == "" {
+		problems = append(problems, errors.New("GATEPASS_KEY_ENCRYPTION_KEY is required with PostgreSQL, because every replica must decrypt the same signing keys; generate one with: head -c 32 /dev/urandom | base64"))
+	}
+	return problems
+}
+
+// validateLimits checks lifetimes, caps and intervals.
+func (c *Config) validateLimits() []error {
+	var problems []error
+	if c.TokenTTL < 10*time.Second || c.TokenTTL > 24*time.Hour {
+		problems = append(problems, fmt.Errorf("--token-ttl %v must be between 10s and 24h", c.TokenTTL))
 	}
 	if c.MaxCredentials < 0 {
 		problems = append(problems, fmt.Errorf("--max-credentials-per-client %d must not be negative", c.MaxCredentials))
@@ -124,13 +146,19 @@ func (c *Config) Validate() error {
 	if c.LastUsedFlush <= 0 {
 		problems = append(problems, fmt.Errorf("--last-used-flush %v must be positive", c.LastUsedFlush))
 	}
+	return problems
+}
+
+// validateSecrets checks the secret prefix and the admin token.
+func (c *Config) validateSecrets() []error {
+	var problems []error
+	if err := secret.ValidatePrefix(c.SecretPrefix); err != nil {
+		problems = append(problems, fmt.Errorf("--secret-prefix: %w", err))
+	}
 	if c.AdminToken != "" && len(c.AdminToken) < minAdminTokenLength {
 		problems = append(problems, fmt.Errorf("GATEPASS_ADMIN_TOKEN is %d characters long, the minimum is %d; generate one with: head -c 32 /dev/urandom | base64", len(c.AdminToken), minAdminTokenLength))
 	}
-	if c.IsPostgres() && c.KeyEncryptionKey == "" {
-		problems = append(problems, errors.New("GATEPASS_KEY_ENCRYPTION_KEY is required with PostgreSQL, because every replica must decrypt the same signing keys; generate one with: head -c 32 /dev/urandom | base64"))
-	}
-	return errors.Join(problems...)
+	return problems
 }
 
 // IsPostgres reports whether DatabaseURL selects PostgreSQL.

@@ -310,7 +310,7 @@ func (m *Manager) JWKS() (body []byte, etag string) {
 
 // Key returns the published key kid, implementing verify.KeySource for
 // in-process verification. An unknown kid triggers a reload from the store,
-// at most once per 10 seconds, so a key that another replica created is
+// at most once per missReloadInterval (10 seconds), so a key that another replica created is
 // found before the next refresh.
 func (m *Manager) Key(ctx context.Context, kid string) (verify.Key, error) {
 	now := m.config.Now()

@@ -3,7 +3,7 @@
 //
 // Each key has a leaky bucket of failures that drains at one failure per
 // Config.Drain. Failures beyond Config.SlowAfter are delayed by an amount
-// that grows with the bucket level; a full bucket blocks the key until it
+// that grows with the bucket level. A full bucket blocks the key until it
 // drains below Config.Burst again. Successful attempts cost nothing, so a
 // well-behaved client is never slowed.
 package ratelimit

@@ -176,7 +176,7 @@ type CreateCredentialOptions struct {
 
 // Store is the issuer's storage. Implementations are safe for concurrent use.
 type Store interface {
-	// Ping checks that storage answers.
+	// Ping checks that storage responds.
 	Ping(ctx context.Context) error
 
 	// Close releases connections.

@@ -50,7 +50,7 @@ type Key struct {
 	ID string
 
 	// Algorithm is the "alg" the key is published for, or empty when the
-	// publisher did not say.
+	// publisher named none.
 	Algorithm string
 
 	// Public is an *ecdsa.PublicKey, *rsa.PublicKey or ed25519.PublicKey.

@@ -91,7 +91,7 @@ func (s *Store) SetClientDisabled(ctx context.Context, id string, disabled bool,
 }
 
 // rowsAffected returns the number of rows a statement changed. The SQLite
-// driver always knows it, so its error is never set.
+// driver always reports it, so its error is never set.
 func rowsAffected(result sql.Result) int64 {
 	n, _ := result.RowsAffected()
 	return n

@@ -2,7 +2,7 @@
 // by a single issuer process.
 //
 // It uses the pure-Go driver modernc.org/sqlite with the database in WAL
-// mode. Reads go through a pool of read-only connections; writes go through
+// mode. Reads go through a pool of read-only connections. Writes go through
 // a single connection and BEGIN IMMEDIATE transactions, so writers queue
 // instead of failing on lock upgrades, and a transaction's reads see the
 // rows it is about to change. Times are INTEGER unix microseconds in UTC.

@@ -184,7 +184,9 @@ func (s *Server) withinCallerGrant(c *gin.Context, requester caller, request cre
 // credentialExpiry computes the expiry of a new credential: the requested
 // days, capped by the server-wide maximum and, for self-service, by the
 // expiry of the caller's own credential. It returns the days actually
-// granted, rounded down, or nil for no expiry.
+// granted, rounded to the nearest day, or nil for no expiry. Rounding down
+// would report 89 for the default 90 days capped by a caller's credential
+// that ends a few seconds earlier.
 func (s *Server) credentialExpiry(requester caller, requestedDays *int, now time.Time) (*time.Time, *int) {
 	var expiresAt *time.Time
 	if requestedDays != nil {
@@ -202,7 +204,7 @@ func (s *Server) credentialExpiry(requester caller, requestedDays *int, now time
 	if expiresAt == nil {
 		return nil, nil
 	}
-	days := int(expiresAt.Sub(now) / (24 * time.Hour))
+	days := int(expiresAt.Sub(now).Round(24*time.Hour) / (24 * time.Hour))
 	return expiresAt, &days
 }
 

@@ -265,9 +265,10 @@ func TestSelfServiceCredentialLimits(t *testing.T) {
 	}{
 		{"scope the caller lacks", `{"scopes":["admin"]}`, 403, 0},
 		{"permission the caller lacks", `{"permissions":[["b","writer"]]}`, 403, 0},
-		{"held permission", `{"permissions":[["a","reader"]]}`, 200, 9},
-		{"longer than the caller's credential", `{"expires_in_days":365}`, 200, 9},
-		{"no expiry capped by the caller's", `{"expires_in_days":null}`, 200, 9},
+		{"held permission", `{"permissions":[["a","reader"]]}`, 200, 10},
+		{"default capped a little by the caller's", `{"expires_in_days":10}`, 200, 10},
+		{"longer than the caller's credential", `{"expires_in_days":365}`, 200, 10},
+		{"no expiry capped by the caller's", `{"expires_in_days":null}`, 200, 10},
 		{"shorter than the caller's", `{"expires_in_days":2}`, 200, 2},
 	}
 	for _, tt := range tests {
